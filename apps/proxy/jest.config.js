@@ -1,0 +1,2 @@
+import { jestConfig } from '../../jest.shared.js';
+export default jestConfig();

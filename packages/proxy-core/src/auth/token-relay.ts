@@ -1,0 +1,78 @@
+/**
+ * Passthrough auth: the proxy's `/auth/token` relays a client's token request to the
+ * upstream's token service, with `service` set for that upstream and every
+ * `repository:` scope mapped to the upstream's name (the `library/` fix-up). The
+ * client's Basic credentials go along (that is how a user's own login lifts their
+ * quota), and only ever to a trusted realm. Both the GET form and the OAuth2 POST form.
+ */
+import { RegistryError } from '../errors.js';
+import type { Fetcher } from '../fetch/types.js';
+import { readBounded } from '../upstream/error-body.js';
+import { mapScopes } from './scope.js';
+import type { RealmDiscovery } from './realm-discovery.js';
+
+const MAX_TOKEN_RESPONSE = 1024 * 1024;
+/** Parameters a client may send that the relay passes on (Docker token spec). */
+const RELAYED_PARAMS = ['account', 'client_id', 'offline_token', 'grant_type', 'username', 'password', 'refresh_token', 'access_type'];
+
+export interface TokenRequest {
+  method: 'GET' | 'POST';
+  /** Query string (GET) or form body (POST) as the client sent it. */
+  params: URLSearchParams;
+  /** The client's Authorization header (Basic), if any. */
+  authorization?: string;
+  signal?: AbortSignal;
+}
+
+export interface TokenResponse {
+  status: number;
+  contentType: string;
+  body: Buffer;
+}
+
+export class TokenRelay {
+  constructor(
+    private readonly discovery: RealmDiscovery,
+    private readonly fetcher: Fetcher,
+    /** Maps a client-side repository name to the upstream's; undefined drops the scope. */
+    private readonly mapName: (name: string) => string | undefined,
+  ) {}
+
+  async relay(request: TokenRequest): Promise<TokenResponse> {
+    const auth = await this.discovery.discover();
+    if (auth.kind === 'none') {
+      // The upstream needs no token; hand out an opaque one so clients finish the handshake.
+      return json(200, { token: 'anonymous', access_token: 'anonymous', expires_in: 3600 });
+    }
+    const params = new URLSearchParams();
+    if (auth.service) params.set('service', auth.service);
+    for (const scope of mapScopes(request.params.getAll('scope'), this.mapName)) params.append('scope', scope);
+    for (const key of RELAYED_PARAMS) {
+      const value = request.params.get(key);
+      if (value !== null) params.set(key, value);
+    }
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (request.authorization && /^basic /i.test(request.authorization)) headers.authorization = request.authorization;
+    const url = new URL(auth.realm.href);
+    let body: string | undefined;
+    if (request.method === 'GET') {
+      for (const [k, v] of params) url.searchParams.append(k, v);
+    } else {
+      // OAuth2 form: scopes are one space-separated field.
+      const scopes = params.getAll('scope');
+      params.delete('scope');
+      if (scopes.length) params.set('scope', scopes.join(' '));
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = params.toString();
+    }
+    const response = await this.fetcher({ url, method: request.method, headers, body, signal: request.signal });
+    const text = await readBounded(response.body, MAX_TOKEN_RESPONSE);
+    if (text.length >= MAX_TOKEN_RESPONSE) throw new RegistryError('UNAVAILABLE', 'token service answer too large');
+    if (response.status >= 500) throw new RegistryError('UNAVAILABLE', `token service answered ${response.status}`);
+    return { status: response.status, contentType: response.headers.get('content-type') ?? 'application/json', body: text };
+  }
+}
+
+function json(status: number, value: unknown): TokenResponse {
+  return { status, contentType: 'application/json', body: Buffer.from(JSON.stringify(value)) };
+}

@@ -1,0 +1,46 @@
+/**
+ * Keep-alive agents that bound how long a TCP/TLS connect may take. Node's own
+ * `timeout` option is an idle timeout on the socket, which would also cut slow but
+ * healthy multi-GB layer transfers, so connect time is enforced here separately.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+
+export interface AgentOptions {
+  connectTimeoutMs: number;
+  maxSockets: number;
+}
+
+type CreateConnection = (options: object, callback?: (err: Error | null, socket: Duplex) => void) => Duplex;
+
+function armConnectTimeout(socket: Duplex, ms: number, readyEvent: 'connect' | 'secureConnect'): void {
+  const timer = setTimeout(() => {
+    const err = Object.assign(new Error(`connect timed out after ${ms} ms`), { code: 'ECONNECTTIMEOUT' });
+    socket.destroy(err);
+  }, ms);
+  timer.unref();
+  const clear = (): void => clearTimeout(timer);
+  socket.once(readyEvent, clear);
+  socket.once('close', clear);
+  socket.once('error', clear);
+  // A socket taken from the pool is already connected.
+  if ((socket as Socket).readyState === 'open' && readyEvent === 'connect') clear();
+}
+
+export function createAgents(options: AgentOptions): { http: http.Agent; https: https.Agent } {
+  const common = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: 32, scheduling: 'lifo' as const };
+  const httpAgent = new http.Agent(common);
+  const httpsAgent = new https.Agent(common);
+  for (const [agent, readyEvent] of [[httpAgent, 'connect'], [httpsAgent, 'secureConnect']] as const) {
+    const target = agent as unknown as { createConnection: CreateConnection };
+    const original = target.createConnection.bind(agent);
+    target.createConnection = (opts, callback) => {
+      const socket = original(opts, callback);
+      armConnectTimeout(socket, options.connectTimeoutMs, readyEvent);
+      return socket;
+    };
+  }
+  return { http: httpAgent, https: httpsAgent };
+}
