@@ -1,2 +1,2 @@
-import { jestConfig } from '../../jest.shared.js';
+import { jestConfig } from '../jest.shared.js';
 export default jestConfig();

@@ -1,0 +1,38 @@
+/**
+ * The Koa application, built from its dependencies (no listening, no globals), so
+ * tests drive it in-process and `main.ts` stays a thin entry point.
+ */
+import Koa from 'koa';
+import { RegistryError } from '@docxy/proxy-core';
+import type { Logger } from './logger.js';
+import type { RegistryRouter } from './registry-router.js';
+import { accessLog } from './middleware/access-log.js';
+import { errorRenderer } from './middleware/errors.js';
+import { healthRoutes } from './routes/health.js';
+import { tokenRoutes } from './routes/token.js';
+import { registryApi } from './routes/registry-api.js';
+
+export interface AppDeps {
+  router: RegistryRouter;
+  publicUrl: URL;
+  logger: Logger;
+}
+
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa();
+  // Errors are rendered by errorRenderer and logged by accessLog; Koa's default
+  // handler would print them to stderr a second time.
+  app.silent = true;
+  app.use(accessLog(deps.logger));
+  app.use(errorRenderer(deps.publicUrl));
+  const health = healthRoutes();
+  app.use(health.routes());
+  const tokens = tokenRoutes(deps.router);
+  app.use(tokens.routes());
+  app.use(tokens.allowedMethods());
+  app.use(registryApi(deps.router));
+  app.use(async () => {
+    throw new RegistryError('UNSUPPORTED', 'not found', { status: 404 });
+  });
+  return app;
+}

@@ -1,0 +1,99 @@
+/**
+ * Loads configuration: embedded defaults ← YAML file (DOCXY_CONFIG or --config) ←
+ * DOCXY_* environment variables, then validates once. Errors name the offending key.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { configSchema, type Config, type ConfigInput } from './schema.js';
+import { DEFAULT_REGISTRIES, EMBEDDED_DEFAULTS } from './defaults.js';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Environment variable → config path. The TLS names are the seed's. */
+const ENV_KEYS: Array<[string, string[]]> = [
+  ['DOCXY_LISTEN', ['listen']],
+  ['DOCXY_PUBLIC_URL', ['publicUrl']],
+  ['DOCXY_DATA_DIR', ['dataDir']],
+  ['DOCXY_CERT_PATH', ['tls', 'cert']],
+  ['DOCXY_KEY_PATH', ['tls', 'key']],
+  ['DOCXY_LOG_LEVEL', ['log', 'level']],
+  ['DOCXY_DEFAULT_REGISTRY', ['defaultRegistry']],
+];
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    node = (typeof next === 'object' && next !== null ? next : (node[key] = {})) as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+export function configPathFrom(argv: string[], env: NodeJS.ProcessEnv): string | undefined {
+  const index = argv.findIndex((arg) => arg === '--config' || arg.startsWith('--config='));
+  if (index >= 0) {
+    const arg = argv[index]!;
+    const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[index + 1];
+    if (!value) throw new ConfigError('--config needs a file path');
+    return value;
+  }
+  return env.DOCXY_CONFIG || undefined;
+}
+
+function readFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid YAML: ${(err as Error).message}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`config file ${path} must be a YAML mapping`);
+  return parsed as Record<string, unknown>;
+}
+
+export function loadConfig(options: { argv?: string[]; env?: NodeJS.ProcessEnv } = {}): Config {
+  const env = options.env ?? process.env;
+  const path = configPathFrom(options.argv ?? [], env);
+  const raw: Record<string, unknown> = { ...EMBEDDED_DEFAULTS, ...(path ? readFile(path) : {}) };
+  for (const [name, keyPath] of ENV_KEYS) {
+    const value = env[name];
+    if (value !== undefined && value !== '') setPath(raw, keyPath, value);
+  }
+  return validateConfig(raw);
+}
+
+export function validateConfig(raw: unknown): Config {
+  const result = configSchema.safeParse(raw as ConfigInput);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const key = [...issue.path, ...('keys' in issue && Array.isArray(issue.keys) ? [issue.keys.join(', ')] : [])].join('.');
+      return `  ${key || '(root)'}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
+  }
+  const config = result.data;
+  for (const [name, registry] of Object.entries(DEFAULT_REGISTRIES)) {
+    config.registries[name] = { url: registry.url, trustedRealms: [...registry.trustedRealms], ...config.registries[name] };
+  }
+  if (!config.registries[config.defaultRegistry]) throw new ConfigError(`invalid configuration:\n  defaultRegistry: "${config.defaultRegistry}" is not in registries`);
+  return config;
+}
+
+/** The public URL used in challenges: configured, else derived from `listen` (never from a request). */
+export function publicUrlOf(config: Config): URL {
+  if (config.publicUrl) return new URL(config.publicUrl);
+  const port = config.listen.slice(config.listen.lastIndexOf(':') + 1);
+  return new URL(`${config.tls ? 'https' : 'http'}://127.0.0.1:${port}`);
+}

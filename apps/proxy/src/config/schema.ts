@@ -1,0 +1,46 @@
+/**
+ * The configuration contract: one strict zod schema, so a misspelt key stops the
+ * process with a message naming it. Every default is explicit and bounded.
+ */
+import { z } from 'zod';
+
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'expected "host:port" (IPv6 in brackets)');
+const httpUrl = z.url({ protocol: /^https?$/ });
+const positiveMs = (fallback: number) => z.number().int().positive().max(24 * 3600_000).default(fallback);
+
+const registrySchema = z.strictObject({
+  url: httpUrl,
+  trustedRealms: z.array(httpUrl).default([]),
+});
+
+export const configSchema = z.strictObject({
+  listen: hostPort.default('0.0.0.0:5000'),
+  /** Base URL clients reach this mirror at; the token realm in challenges is built from it. */
+  publicUrl: httpUrl.optional(),
+  dataDir: z.string().min(1).default('./data'),
+  tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+  /** Registry served when nothing else in the request names one. */
+  defaultRegistry: z.string().min(1).default('docker.io'),
+  registries: z.record(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'registry names are host names, e.g. "ghcr.io"'), registrySchema).default({}),
+  auth: z.strictObject({ mode: z.enum(['passthrough']).default('passthrough') }).prefault({}),
+  upstream: z.strictObject({
+    connectTimeoutMs: positiveMs(10_000),
+    headersTimeoutMs: positiveMs(30_000),
+    /** No bytes for this long aborts a body; there is no total-time cap on layers. */
+    idleTimeoutMs: positiveMs(60_000),
+    retries: z.number().int().min(0).max(5).default(2),
+    maxSockets: z.number().int().positive().max(4096).default(256),
+  }).prefault({}),
+  server: z.strictObject({
+    /** Slow-client guards (node:http headersTimeout / requestTimeout). */
+    headersTimeoutMs: positiveMs(20_000),
+    requestTimeoutMs: positiveMs(60_000),
+    keepAliveTimeoutMs: positiveMs(10_000),
+    /** How long SIGTERM waits for in-flight requests before closing them. */
+    drainTimeoutMs: positiveMs(30_000),
+  }).prefault({}),
+  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;

@@ -1,0 +1,80 @@
+/**
+ * The Registry v2 pull API: `/v2/`, manifests, blobs, tags, referrers. Validates the
+ * name and reference before anything goes upstream, then hands the request to the
+ * RegistrySource of the routed registry. Pushes and deletes are 405 UNSUPPORTED.
+ */
+import type { Context, Next } from 'koa';
+import { RegistryError, assertDigest, parseManifestReference, type Conditional } from '@docxy/proxy-core';
+import type { RegistryRouter } from '../registry-router.js';
+import { parseV2Path } from '../http/v2-path.js';
+import { sendRegistryResponse } from '../http/send.js';
+import { abortOnClose } from '../http/abort-on-close.js';
+
+const API_VERSION = { 'Docker-Distribution-API-Version': 'registry/2.0' };
+
+function conditional(ctx: Context): Conditional {
+  return {
+    ifNoneMatch: ctx.get('if-none-match') || undefined,
+    ifMatch: ctx.get('if-match') || undefined,
+    ifModifiedSince: ctx.get('if-modified-since') || undefined,
+    ifRange: ctx.get('if-range') || undefined,
+  };
+}
+
+/** Forwards only the list parameters the spec defines. */
+function listQuery(ctx: Context, keys: string[]): URLSearchParams {
+  const out = new URLSearchParams();
+  for (const key of keys) {
+    const value = ctx.query[key];
+    if (typeof value === 'string') out.set(key, value);
+  }
+  return out;
+}
+
+export function registryApi(router: RegistryRouter) {
+  return async function v2(ctx: Context, next: Next): Promise<void> {
+    if (ctx.path !== '/v2' && !ctx.path.startsWith('/v2/')) return next();
+    ctx.set(API_VERSION);
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+      throw new RegistryError('UNSUPPORTED', 'this mirror is pull-only', { headers: { allow: 'GET, HEAD' } });
+    }
+    if (ctx.path === '/v2/' || ctx.path === '/v2') {
+      // Passthrough: the client must hold an upstream token; we do not check it here,
+      // the upstream does on every manifest and blob request.
+      if (!ctx.get('authorization')) throw new RegistryError('UNAUTHORIZED', 'authentication required');
+      ctx.body = {};
+      return;
+    }
+    const parsed = parseV2Path(ctx.path);
+    if (!parsed) throw new RegistryError('UNSUPPORTED', 'unknown API path', { status: 404 });
+    const ns = typeof ctx.query.ns === 'string' ? ctx.query.ns : undefined;
+    const route = router.resolve(parsed.name, ns);
+    ctx.state.scope = `repository:${parsed.name}:pull`;
+    const source = route.registry.source;
+    const base = { repo: route.upstreamName, authorization: ctx.get('authorization') || undefined, signal: abortOnClose(ctx) };
+    const method = ctx.method as 'GET' | 'HEAD';
+    switch (parsed.kind) {
+      case 'manifests': {
+        const reference = parseManifestReference(parsed.rest).value;
+        const response = await source.manifest({ ...base, reference, method, accept: ctx.get('accept') || undefined, conditional: conditional(ctx) });
+        return sendRegistryResponse(ctx, response);
+      }
+      case 'blobs': {
+        const digest = assertDigest(parsed.rest);
+        const response = await source.blob({ ...base, digest, method, range: ctx.get('range') || undefined, conditional: conditional(ctx) });
+        return sendRegistryResponse(ctx, response);
+      }
+      case 'tags': {
+        const response = await source.tags({ ...base, query: listQuery(ctx, ['n', 'last']) });
+        const link = response.headers.link;
+        if (link) response.headers.link = link.split(`/v2/${route.upstreamName}/`).join(`/v2/${parsed.name}/`);
+        return sendRegistryResponse(ctx, response);
+      }
+      case 'referrers': {
+        const digest = assertDigest(parsed.rest);
+        const response = await source.referrers({ ...base, digest, query: listQuery(ctx, ['artifactType']) });
+        return sendRegistryResponse(ctx, response);
+      }
+    }
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * The listening socket: HTTPS when a certificate and key are configured (PEM; RSA, EC
+ * and PKCS#8 keys are all read by Node's TLS), else HTTP. Slow-client guards and a
+ * graceful drain for SIGTERM.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type Koa from 'koa';
+import type { Config } from './config/schema.js';
+
+export interface RunningServer {
+  server: http.Server;
+  url: string;
+  /** Stops accepting, waits for in-flight requests up to the drain timeout, then closes. */
+  drain(): Promise<void>;
+}
+
+export function splitListen(listen: string): { host: string; port: number } {
+  const index = listen.lastIndexOf(':');
+  const host = listen.slice(0, index).replace(/^\[|\]$/g, '');
+  return { host, port: Number(listen.slice(index + 1)) };
+}
+
+export function createServer(app: Koa, config: Pick<Config, 'tls' | 'server'>): http.Server {
+  const handler = app.callback();
+  const server = config.tls
+    ? https.createServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }, handler)
+    : http.createServer(handler);
+  server.headersTimeout = config.server.headersTimeoutMs;
+  // requestTimeout bounds receiving the request, not sending the (possibly huge) response.
+  server.requestTimeout = config.server.requestTimeoutMs;
+  server.keepAliveTimeout = config.server.keepAliveTimeoutMs;
+  return server;
+}
+
+export async function listen(server: http.Server, listenAddress: string, drainTimeoutMs: number): Promise<RunningServer> {
+  const { host, port } = splitListen(listenAddress);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const scheme = server instanceof https.Server ? 'https' : 'http';
+  return {
+    server,
+    url: `${scheme}://${shownHost}:${address.port}`,
+    drain: () =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.closeAllConnections(), drainTimeoutMs);
+        timer.unref();
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+      }),
+  };
+}

@@ -1,0 +1,25 @@
+/** Wires configuration into a running mirror; used by main.ts and by end-to-end tests. */
+import { mkdirSync } from 'node:fs';
+import type { DestinationStream } from 'pino';
+import { createApp } from './app.js';
+import { publicUrlOf } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { createLogger, type Logger } from './logger.js';
+import { createFetcher, createRouter } from './registries.js';
+import { createServer, listen, type RunningServer } from './server.js';
+
+export interface Mirror extends RunningServer {
+  logger: Logger;
+}
+
+export async function startMirror(config: Config, logDestination?: DestinationStream): Promise<Mirror> {
+  const logger = createLogger(config.log.level, logDestination);
+  mkdirSync(config.dataDir, { recursive: true });
+  const router = createRouter(config, createFetcher(config));
+  const publicUrl = publicUrlOf(config);
+  if (!config.publicUrl) logger.warn({ publicUrl: publicUrl.href }, 'publicUrl not configured: clients on other hosts will be sent to this address for tokens; set publicUrl');
+  const app = createApp({ router, publicUrl, logger });
+  const running = await listen(createServer(app, config), config.listen, config.server.drainTimeoutMs);
+  logger.info({ url: running.url, publicUrl: publicUrl.href, registries: Object.keys(config.registries), dataDir: config.dataDir }, 'docxy listening');
+  return { ...running, logger };
+}
