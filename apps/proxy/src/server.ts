@@ -7,7 +7,6 @@ import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import type Koa from 'koa';
 import type { Config } from './config/schema.js';
 
 export interface RunningServer {
@@ -23,11 +22,9 @@ export function splitListen(listen: string): { host: string; port: number } {
   return { host, port: Number(listen.slice(index + 1)) };
 }
 
-export function createServer(app: Koa, config: Pick<Config, 'tls' | 'server'>): http.Server {
-  const handler = app.callback();
-  const server = config.tls
-    ? https.createServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }, handler)
-    : http.createServer(handler);
+/** The server has no request handler yet: attach one with `server.on('request', app.callback())`. */
+export function createServer(config: Pick<Config, 'tls' | 'server'>): http.Server {
+  const server = config.tls ? https.createServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }) : http.createServer();
   server.headersTimeout = config.server.headersTimeoutMs;
   // requestTimeout bounds receiving the request, not sending the (possibly huge) response.
   server.requestTimeout = config.server.requestTimeoutMs;

@@ -1,5 +1,6 @@
 /** Wires configuration into a running mirror; used by main.ts and by end-to-end tests. */
 import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
 import { createApp } from './app.js';
 import { publicUrlOf } from './config/load.js';
@@ -10,16 +11,18 @@ import { createServer, listen, type RunningServer } from './server.js';
 
 export interface Mirror extends RunningServer {
   logger: Logger;
+  publicUrl: URL;
 }
 
 export async function startMirror(config: Config, logDestination?: DestinationStream): Promise<Mirror> {
   const logger = createLogger(config.log.level, logDestination);
   mkdirSync(config.dataDir, { recursive: true });
   const router = createRouter(config, createFetcher(config));
-  const publicUrl = publicUrlOf(config);
+  const running = await listen(createServer(config), config.listen, config.server.drainTimeoutMs);
+  // The realm needs the bound port (listen may say port 0), so the app is attached after listen.
+  const publicUrl = publicUrlOf(config, running.server.address() as AddressInfo);
   if (!config.publicUrl) logger.warn({ publicUrl: publicUrl.href }, 'publicUrl not configured: clients on other hosts will be sent to this address for tokens; set publicUrl');
-  const app = createApp({ router, publicUrl, logger });
-  const running = await listen(createServer(app, config), config.listen, config.server.drainTimeoutMs);
+  running.server.on('request', createApp({ router, publicUrl, logger }).callback());
   logger.info({ url: running.url, publicUrl: publicUrl.href, registries: Object.keys(config.registries), dataDir: config.dataDir }, 'docxy listening');
-  return { ...running, logger };
+  return { ...running, logger, publicUrl };
 }

@@ -91,9 +91,13 @@ export function validateConfig(raw: unknown): Config {
   return config;
 }
 
-/** The public URL used in challenges: configured, else derived from `listen` (never from a request). */
-export function publicUrlOf(config: Config): URL {
+/**
+ * The public URL used in challenges: configured, else derived from the bound address
+ * (loopback for a wildcard bind). Never from a request's Host header.
+ */
+export function publicUrlOf(config: Config, bound: { address: string; port: number }): URL {
   if (config.publicUrl) return new URL(config.publicUrl);
-  const port = config.listen.slice(config.listen.lastIndexOf(':') + 1);
-  return new URL(`${config.tls ? 'https' : 'http'}://127.0.0.1:${port}`);
+  const wildcard = bound.address === '0.0.0.0' || bound.address === '::';
+  const host = wildcard ? '127.0.0.1' : bound.address.includes(':') ? `[${bound.address}]` : bound.address;
+  return new URL(`${config.tls ? 'https' : 'http'}://${host}:${bound.port}`);
 }
