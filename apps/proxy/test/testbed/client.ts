@@ -1,3 +1,5 @@
+import http from 'node:http';
+
 /** A plain registry client for protocol tests: token handshake through a mirror's realm. */
 export interface Reply {
   status: number;
@@ -9,8 +11,8 @@ export function basic(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
 
-export async function tokenFrom(realmBase: string, scope: string, authorization?: string): Promise<string> {
-  const res = await fetch(`${realmBase}?service=x&scope=${encodeURIComponent(scope)}`, { headers: authorization ? { authorization } : {} });
+export async function tokenFrom(realmBase: string, scope: string, authorization?: string, service = 'docxy'): Promise<string> {
+  const res = await fetch(`${realmBase}?service=${encodeURIComponent(service)}&scope=${encodeURIComponent(scope)}`, { headers: authorization ? { authorization } : {} });
   if (res.status !== 200) throw new Error(`token ${scope}: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { token: string }).token;
 }
@@ -18,6 +20,25 @@ export async function tokenFrom(realmBase: string, scope: string, authorization?
 export async function call(url: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
   const res = await fetch(url, { method: init.method ?? 'GET', headers: init.headers, redirect: 'follow' });
   return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
+}
+
+/** An HTTP request whose path is sent byte for byte (no URL normalisation). */
+export function rawCall(base: string, path: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: url.hostname, port: url.port, path, method: init.method ?? 'GET', headers: init.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
+        resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks) });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 export function errorCode(reply: Reply): string | undefined {
