@@ -38,8 +38,8 @@ function withIdleTimeout(body: Readable, idleMs: number, abort: (err: Error) => 
     clearTimeout(timer);
     timer = setTimeout(() => {
       const err = new UpstreamUnavailableError(`upstream sent no bytes for ${idleMs} ms`, 'idle');
+      out.destroy(err); // first, so the abort's own error below does not replace this one
       abort(err);
-      out.destroy(err);
     }, idleMs);
   };
   arm();
@@ -47,6 +47,7 @@ function withIdleTimeout(body: Readable, idleMs: number, abort: (err: Error) => 
   body.on('end', () => clearTimeout(timer));
   body.on('error', (err) => {
     clearTimeout(timer);
+    if (out.destroyed) return;
     out.destroy(err instanceof UpstreamUnavailableError ? err : new UpstreamUnavailableError(`upstream body failed: ${err.message}`, 'network', err));
   });
   out.on('close', () => {

@@ -1,0 +1,35 @@
+/** In-process HTTP servers on loopback for unit tests, counting what they receive. */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface TestServer {
+  url: string;
+  requests: http.IncomingMessage[];
+  close(): Promise<void>;
+}
+
+export async function serve(handler: http.RequestListener, host = '127.0.0.1'): Promise<TestServer> {
+  const requests: http.IncomingMessage[] = [];
+  const server = http.createServer((req, res) => {
+    requests.push(req);
+    handler(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${port}`,
+    requests,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export async function readAll(stream: NodeJS.ReadableStream | null): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  if (!stream) return Buffer.alloc(0);
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
