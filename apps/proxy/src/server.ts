@@ -24,7 +24,11 @@ export function splitListen(listen: string): { host: string; port: number } {
 
 /** The server has no request handler yet: attach one with `server.on('request', app.callback())`. */
 export function createServer(config: Pick<Config, 'tls' | 'server'>): http.Server {
-  const server = config.tls ? https.createServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }) : http.createServer();
+  // Node checks header/request timeouts only every connectionsCheckingInterval (30 s by default).
+  const options = { connectionsCheckingInterval: Math.min(1_000, config.server.headersTimeoutMs) };
+  const server = config.tls
+    ? https.createServer({ ...options, cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) })
+    : http.createServer(options);
   server.headersTimeout = config.server.headersTimeoutMs;
   // requestTimeout bounds receiving the request, not sending the (possibly huge) response.
   server.requestTimeout = config.server.requestTimeoutMs;
@@ -49,13 +53,18 @@ export async function listen(server: http.Server, listenAddress: string, drainTi
     url: `${scheme}://${shownHost}:${address.port}`,
     drain: () =>
       new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.closeAllConnections(), drainTimeoutMs);
-        timer.unref();
+        const hardStop = setTimeout(() => server.closeAllConnections(), drainTimeoutMs);
+        // Connections whose download finishes during the drain go idle (keep-alive);
+        // close those as they appear instead of waiting for their keep-alive timeout.
+        const sweep = setInterval(() => server.closeIdleConnections(), 100);
+        hardStop.unref();
+        sweep.unref();
+        server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => res.setHeader('connection', 'close'));
         server.close(() => {
-          clearTimeout(timer);
+          clearTimeout(hardStop);
+          clearInterval(sweep);
           resolve();
         });
-        server.closeIdleConnections();
       }),
   };
 }

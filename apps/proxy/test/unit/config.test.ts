@@ -1,0 +1,89 @@
+import { afterAll, describe, expect, test } from '@jest/globals';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, publicUrlOf } from '../../src/config/load.js';
+import { tempDir } from '../testbed/tmp.js';
+
+const dir = tempDir('config');
+afterAll(() => dir.remove());
+
+function file(name: string, text: string): string {
+  const path = join(dir.path, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function problem(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('embedded defaults', () => {
+  test('serve Docker Hub on 0.0.0.0:5000 with data in ./data', () => {
+    const config = loadConfig({ argv: [], env: {} });
+    expect(config.listen).toBe('0.0.0.0:5000');
+    expect(config.dataDir).toBe('./data');
+    expect(config.defaultRegistry).toBe('docker.io');
+    expect(config.registries['docker.io']).toEqual({ url: 'https://registry-1.docker.io', trustedRealms: ['https://auth.docker.io/token'] });
+    expect(config.auth.mode).toBe('passthrough');
+    expect(config.tls).toBeUndefined();
+    expect(config.upstream.idleTimeoutMs).toBe(60_000);
+  });
+
+  test('publicUrl falls back to the bound address, loopback for a wildcard bind', () => {
+    const config = loadConfig({ argv: [], env: {} });
+    expect(publicUrlOf(config, { address: '0.0.0.0', port: 5000 }).href).toBe('http://127.0.0.1:5000/');
+    expect(publicUrlOf(config, { address: '::1', port: 5001 }).href).toBe('http://[::1]:5001/');
+    expect(publicUrlOf({ ...config, publicUrl: 'https://m.example.com' }, { address: '0.0.0.0', port: 1 }).href).toBe('https://m.example.com/');
+  });
+});
+
+describe('file and environment', () => {
+  test('YAML file by --config, DOCXY_CONFIG; environment overrides the file', () => {
+    const path = file('a.yml', 'listen: "127.0.0.1:6000"\npublicUrl: https://mirror.example.com\nregistries:\n  ghcr.io:\n    url: https://ghcr.io\n');
+    const byFlag = loadConfig({ argv: ['--config', path], env: {} });
+    expect(byFlag.listen).toBe('127.0.0.1:6000');
+    expect(Object.keys(byFlag.registries).sort()).toEqual(['docker.io', 'ghcr.io']);
+    expect(loadConfig({ argv: [`--config=${path}`], env: {} }).publicUrl).toBe('https://mirror.example.com');
+    const byEnv = loadConfig({ argv: [], env: { DOCXY_CONFIG: path, DOCXY_LISTEN: '[::1]:7000', DOCXY_DATA_DIR: '/srv/docxy', DOCXY_CERT_PATH: '/c.pem', DOCXY_KEY_PATH: '/k.pem', DOCXY_PUBLIC_URL: 'https://other.example.com' } });
+    expect(byEnv).toMatchObject({ listen: '[::1]:7000', dataDir: '/srv/docxy', tls: { cert: '/c.pem', key: '/k.pem' }, publicUrl: 'https://other.example.com' });
+  });
+
+  test('an operator can point docker.io at another URL', () => {
+    const path = file('b.yml', 'registries:\n  docker.io:\n    url: http://127.0.0.1:9\n    trustedRealms: ["http://127.0.0.1:10/token"]\n');
+    expect(loadConfig({ argv: ['--config', path], env: {} }).registries['docker.io']).toEqual({ url: 'http://127.0.0.1:9', trustedRealms: ['http://127.0.0.1:10/token'] });
+  });
+});
+
+describe('bad configuration stops start-up naming the key', () => {
+  test.each([
+    ['lisen: "0.0.0.0:5000"\n', 'lisen'],
+    ['listen: "nonsense"\n', 'listen'],
+    ['publicUrl: "ftp://x"\n', 'publicUrl'],
+    ['upstream:\n  idleTimeout: 5\n', 'upstream'],
+    ['upstream:\n  idleTimeoutMs: -1\n', 'upstream.idleTimeoutMs'],
+    ['registries:\n  ghcr.io:\n    url: not-a-url\n', 'registries.ghcr.io.url'],
+    ['registries:\n  ghcr.io:\n    url: https://ghcr.io\n    trustedRealm: []\n', 'trustedRealm'],
+    ['tls:\n  cert: /c.pem\n', 'tls.key'],
+    ['defaultRegistry: quay.io\n', 'defaultRegistry'],
+    ['auth:\n  mode: magic\n', 'auth.mode'],
+  ])('%j names %s', (yaml, key) => {
+    const path = file('bad.yml', yaml);
+    expect(problem(() => loadConfig({ argv: ['--config', path], env: {} }))).toContain(key);
+  });
+
+  test('invalid YAML, a missing file, a non-mapping', () => {
+    expect(problem(() => loadConfig({ argv: ['--config', file('y.yml', 'a: [')], env: {} }))).toMatch(/not valid YAML/);
+    expect(problem(() => loadConfig({ argv: ['--config', join(dir.path, 'missing.yml')], env: {} }))).toMatch(/cannot read/);
+    expect(problem(() => loadConfig({ argv: ['--config', file('l.yml', '- a\n')], env: {} }))).toMatch(/mapping/);
+  });
+
+  test('a bad environment value names the key it sets', () => {
+    expect(problem(() => loadConfig({ argv: [], env: { DOCXY_LISTEN: 'oops' } }))).toContain('listen');
+  });
+});
