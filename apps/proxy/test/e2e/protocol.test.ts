@@ -2,38 +2,26 @@
  * The v2 pull API through the mirror, compared with the real registry answering the
  * same request directly: status, media type, digest, length and body must match.
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { startTestbed, SERVICE, type Testbed, type SeedImages } from '../testbed/testbed.js';
-import { startTestMirror, type TestMirror } from '../testbed/mirror.js';
+import { SERVICE } from '../testbed/testbed.js';
+import { useSeededMirror } from '../testbed/lifecycle.js';
 import { MT } from '../testbed/images.js';
 import { basic, call, errorCode, rawCall, tokenFrom, type Reply } from '../testbed/client.js';
 import { USERS } from '../testbed/token-service.js';
 
-let bed: Testbed;
-let images: SeedImages;
-let mirror: TestMirror;
-
-beforeAll(async () => {
-  bed = await startTestbed();
-  images = await bed.seed();
-  mirror = await startTestMirror(bed);
-});
-afterAll(async () => {
-  await mirror?.stop();
-  await bed?.stop();
-});
+const env = useSeededMirror();
 
 const ALL = [MT.dockerList, MT.dockerManifest, MT.ociIndex, MT.ociManifest].join(', ');
 
 async function viaMirror(path: string, scopeName: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
-  const token = await tokenFrom(`${mirror.url}/auth/token`, `repository:${scopeName}:pull`);
-  return call(`${mirror.url}${path}`, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
+  const token = await tokenFrom(`${env.mirror.url}/auth/token`, `repository:${scopeName}:pull`);
+  return call(`${env.mirror.url}${path}`, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
 }
 
 async function direct(path: string, repo: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
-  const token = await tokenFrom(bed.token.realm, `repository:${repo}:pull`, undefined, SERVICE);
-  return call(`${bed.registry.url}${path}`, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
+  const token = await tokenFrom(env.bed.token.realm, `repository:${repo}:pull`, undefined, SERVICE);
+  return call(`${env.bed.registry.url}${path}`, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
 }
 
 const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -55,8 +43,8 @@ function comparable(reply: Reply): Record<string, unknown> {
 describe('manifests: HEAD/GET × tag/digest × Accept match the upstream', () => {
   const refs = {
     listTag: () => ({ repo: 'library/alpine', ref: 'latest' }),
-    listDigest: () => ({ repo: 'library/alpine', ref: images.list.top.digest }),
-    childDigest: () => ({ repo: 'library/alpine', ref: images.list.manifests[0]!.digest }),
+    listDigest: () => ({ repo: 'library/alpine', ref: env.images.list.top.digest }),
+    childDigest: () => ({ repo: 'library/alpine', ref: env.images.list.manifests[0]!.digest }),
     ociTag: () => ({ repo: 'library/busybox', ref: 'latest' }),
     namespacedTag: () => ({ repo: 'acme/tool', ref: '1.0' }),
   };
@@ -74,10 +62,10 @@ describe('manifests: HEAD/GET × tag/digest × Accept match the upstream', () =>
 
   test('the top-level digests are the seeded ones', async () => {
     const list = await viaMirror('/v2/alpine/manifests/latest', 'alpine', { headers: { accept: ALL } });
-    expect(list.headers.get('docker-content-digest')).toBe(images.list.top.digest);
+    expect(list.headers.get('docker-content-digest')).toBe(env.images.list.top.digest);
     expect(list.headers.get('content-type')).toBe(MT.dockerList);
     const oci = await viaMirror('/v2/busybox/manifests/latest', 'busybox', { headers: { accept: ALL } });
-    expect(oci.headers.get('docker-content-digest')).toBe(images.oci.top.digest);
+    expect(oci.headers.get('docker-content-digest')).toBe(env.images.oci.top.digest);
     expect(oci.headers.get('content-type')).toBe(MT.ociIndex);
   });
 
@@ -86,20 +74,20 @@ describe('manifests: HEAD/GET × tag/digest × Accept match the upstream', () =>
     const long = await viaMirror('/v2/library/alpine/manifests/3.20', 'library/alpine', { headers: { accept: ALL } });
     expect(short.status).toBe(200);
     expect(sha(short.body)).toBe(sha(long.body));
-    expect(bed.token.calls.some((c) => c.scopes.includes('repository:library/alpine:pull') && c.service === SERVICE)).toBe(true);
-    expect(bed.token.calls.some((c) => c.scopes.includes('repository:alpine:pull'))).toBe(false);
+    expect(env.bed.token.calls.some((c) => c.scopes.includes('repository:library/alpine:pull') && c.service === SERVICE)).toBe(true);
+    expect(env.bed.token.calls.some((c) => c.scopes.includes('repository:alpine:pull'))).toBe(false);
   });
 });
 
 describe('blobs', () => {
-  const layer = (): { digest: string; data: Buffer } => images.list.blobs[1]!;
+  const layer = (): { digest: string; data: Buffer } => env.images.list.blobs[1]!;
 
   test('GET streams the exact bytes, via the CDN redirect', async () => {
     const reply = await viaMirror(`/v2/alpine/blobs/${layer().digest}`, 'alpine');
     expect(reply.status).toBe(200);
     expect(sha(reply.body)).toBe(layer().digest);
     expect(reply.headers.get('content-length')).toBe(String(layer().data.length));
-    expect(bed.cdn.calls.some((c) => c.path.endsWith('/data') && c.method === 'GET')).toBe(true);
+    expect(env.bed.cdn.calls.some((c) => c.path.endsWith('/data') && c.method === 'GET')).toBe(true);
   });
 
   test('HEAD gives Content-Length and no body', async () => {
@@ -140,7 +128,7 @@ describe('tags', () => {
 
   test('forwards n/last and rewrites the Link header to the client\'s name', async () => {
     // distribution 2.8 does not paginate tags; the front answers as a paginating registry would.
-    bed.front.fault = (c) =>
+    env.bed.front.fault = (c) =>
       c.path.includes('/tags/list')
         ? { status: 200, headers: { 'content-type': 'application/json', link: '</v2/library/alpine/tags/list?last=3.20&n=1>; rel="next"' }, body: '{"name":"library/alpine","tags":["3.20"]}' }
         : undefined;
@@ -148,9 +136,9 @@ describe('tags', () => {
       const reply = await viaMirror('/v2/alpine/tags/list?n=1&last=2&evil=1', 'alpine');
       expect(reply.status).toBe(200);
       expect(reply.headers.get('link')).toBe('</v2/alpine/tags/list?last=3.20&n=1>; rel="next"');
-      expect(bed.front.calls.at(-1)?.path).toBe('/v2/library/alpine/tags/list?n=1&last=2');
+      expect(env.bed.front.calls.at(-1)?.path).toBe('/v2/library/alpine/tags/list?n=1&last=2');
     } finally {
-      bed.front.fault = undefined;
+      env.bed.front.fault = undefined;
     }
   });
 });
@@ -173,13 +161,13 @@ describe('errors: registry JSON, bad input never reaches upstream', () => {
     ['PATCH', '/v2/alpine/blobs/uploads/x', 405, 'UNSUPPORTED'],
     ['DELETE', `/v2/alpine/blobs/sha256:${'0'.repeat(64)}`, 405, 'UNSUPPORTED'],
   ])('%s %s → %i %s', async (method, path, status, code) => {
-    bed.front.calls.length = 0;
-    // Sent verbatim: fetch() would normalise dot segments before they reach the mirror.
-    const reply = await rawCall(mirror.url, path, { method, headers: { authorization: 'Bearer x' } });
+    env.bed.front.calls.length = 0;
+    // Sent verbatim: fetch() would normalise dot segments before they reach the env.mirror.
+    const reply = await rawCall(env.mirror.url, path, { method, headers: { authorization: 'Bearer x' } });
     expect(reply.status).toBe(status);
     expect(errorCode(reply)).toBe(code);
     expect(reply.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(bed.front.calls).toEqual([]);
+    expect(env.bed.front.calls).toEqual([]);
   });
 
   test('unknown manifest → 404 MANIFEST_UNKNOWN', async () => {
@@ -188,43 +176,35 @@ describe('errors: registry JSON, bad input never reaches upstream', () => {
     expect(errorCode(reply)).toBe('MANIFEST_UNKNOWN');
   });
 
-  test('upstream 429 → 429 TOOMANYREQUESTS with its Retry-After', async () => {
-    bed.front.fault = (c) => (c.path.includes('/manifests/') ? { status: 429, headers: { 'retry-after': '17', 'content-type': 'application/json' }, body: '{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}' } : undefined);
+  test.each([
+    ['429 → 429 TOOMANYREQUESTS with its Retry-After', { status: 429, headers: { 'retry-after': '17', 'content-type': 'application/json' }, body: '{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}' }, 429, 'TOOMANYREQUESTS', '17'],
+    ['503 → 502 UNAVAILABLE', { status: 503 }, 502, 'UNAVAILABLE', null],
+  ])('upstream %s', async (_name, fault, status, code, retryAfter) => {
+    env.bed.front.fault = (c) => (c.path.includes('/manifests/') ? fault : undefined);
     try {
       const reply = await viaMirror('/v2/alpine/manifests/latest', 'alpine');
-      expect(reply.status).toBe(429);
-      expect(errorCode(reply)).toBe('TOOMANYREQUESTS');
-      expect(reply.headers.get('retry-after')).toBe('17');
+      expect(reply.status).toBe(status);
+      expect(errorCode(reply)).toBe(code);
+      expect(reply.headers.get('retry-after')).toBe(retryAfter);
     } finally {
-      bed.front.fault = undefined;
-    }
-  });
-
-  test('upstream 5xx → 502 UNAVAILABLE', async () => {
-    bed.front.fault = (c) => (c.path.includes('/manifests/') ? { status: 503 } : undefined);
-    try {
-      const reply = await viaMirror('/v2/alpine/manifests/latest', 'alpine');
-      expect(reply.status).toBe(502);
-      expect(errorCode(reply)).toBe('UNAVAILABLE');
-    } finally {
-      bed.front.fault = undefined;
+      env.bed.front.fault = undefined;
     }
   });
 });
 
 describe('auth: passthrough', () => {
   test('/v2/ without credentials is a challenge naming the mirror\'s realm', async () => {
-    const reply = await call(`${mirror.url}/v2/`);
+    const reply = await call(`${env.mirror.url}/v2/`);
     expect(reply.status).toBe(401);
     expect(errorCode(reply)).toBe('UNAUTHORIZED');
-    expect(reply.headers.get('www-authenticate')).toBe(`Bearer realm="${mirror.publicUrl.origin}/auth/token",service="${mirror.publicUrl.host}"`);
+    expect(reply.headers.get('www-authenticate')).toBe(`Bearer realm="${env.mirror.publicUrl.origin}/auth/token",service="${env.mirror.publicUrl.host}"`);
   });
 
   test('a manifest request without a token is challenged with its scope', async () => {
-    const reply = await call(`${mirror.url}/v2/alpine/manifests/latest`);
+    const reply = await call(`${env.mirror.url}/v2/alpine/manifests/latest`);
     expect(reply.status).toBe(401);
     expect(reply.headers.get('www-authenticate')).toContain('scope="repository:alpine:pull"');
-    expect(reply.headers.get('www-authenticate')).toContain(`realm="${mirror.publicUrl.origin}/auth/token"`);
+    expect(reply.headers.get('www-authenticate')).toContain(`realm="${env.mirror.publicUrl.origin}/auth/token"`);
   });
 
   test('a private repository is denied anonymously', async () => {
@@ -234,51 +214,51 @@ describe('auth: passthrough', () => {
   });
 
   test('a private repository is allowed with the user\'s credentials relayed through /auth/token', async () => {
-    const token = await tokenFrom(`${mirror.url}/auth/token`, 'repository:private/secret:pull', basic('alice', USERS.alice!));
-    const reply = await call(`${mirror.url}/v2/private/secret/manifests/latest`, { headers: { authorization: `Bearer ${token}`, accept: ALL } });
+    const token = await tokenFrom(`${env.mirror.url}/auth/token`, 'repository:private/secret:pull', basic('alice', USERS.alice!));
+    const reply = await call(`${env.mirror.url}/v2/private/secret/manifests/latest`, { headers: { authorization: `Bearer ${token}`, accept: ALL } });
     expect(reply.status).toBe(200);
-    expect(reply.headers.get('docker-content-digest')).toBe(images.secret.top.digest);
-    expect(bed.token.calls.at(-1)?.user).toBe('alice');
+    expect(reply.headers.get('docker-content-digest')).toBe(env.images.secret.top.digest);
+    expect(env.bed.token.calls.at(-1)?.user).toBe('alice');
   });
 
   test('wrong credentials are refused by the upstream token service', async () => {
-    const res = await fetch(`${mirror.url}/auth/token?service=x&scope=repository:alpine:pull`, { headers: { authorization: basic('alice', 'wrong') } });
+    const res = await fetch(`${env.mirror.url}/auth/token?service=x&scope=repository:alpine:pull`, { headers: { authorization: basic('alice', 'wrong') } });
     expect(res.status).toBe(401);
   });
 
   test('the OAuth2 POST form is relayed with mapped scopes', async () => {
     const form = new URLSearchParams({ grant_type: 'password', username: 'alice', password: USERS.alice!, service: 'x', scope: 'repository:private/secret:pull repository:alpine:pull', client_id: 'test', access_type: 'offline' });
-    const res = await fetch(`${mirror.url}/auth/token`, { method: 'POST', body: form, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const res = await fetch(`${env.mirror.url}/auth/token`, { method: 'POST', body: form, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { access_token: string; refresh_token: string };
     expect(body.refresh_token).toBeTruthy();
-    const last = bed.token.calls.at(-1)!;
+    const last = env.bed.token.calls.at(-1)!;
     expect(last).toMatchObject({ method: 'POST', user: 'alice', service: SERVICE });
     expect(last.scopes).toEqual(['repository:private/secret:pull', 'repository:library/alpine:pull']);
-    const reply = await call(`${mirror.url}/v2/private/secret/manifests/latest`, { headers: { authorization: `Bearer ${body.access_token}`, accept: ALL } });
+    const reply = await call(`${env.mirror.url}/v2/private/secret/manifests/latest`, { headers: { authorization: `Bearer ${body.access_token}`, accept: ALL } });
     expect(reply.status).toBe(200);
-    const refreshed = await fetch(`${mirror.url}/auth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: body.refresh_token, service: 'x', scope: 'repository:private/secret:pull', client_id: 'test' }) });
+    const refreshed = await fetch(`${env.mirror.url}/auth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: body.refresh_token, service: 'x', scope: 'repository:private/secret:pull', client_id: 'test' }) });
     expect(refreshed.status).toBe(200);
   });
 });
 
 describe('quota: HEAD stays HEAD', () => {
   test('a HEAD by the client causes no manifest GET upstream', async () => {
-    const token = await tokenFrom(`${mirror.url}/auth/token`, 'repository:alpine:pull');
-    bed.front.calls.length = 0;
-    const reply = await call(`${mirror.url}/v2/alpine/manifests/latest`, { method: 'HEAD', headers: { authorization: `Bearer ${token}`, accept: ALL } });
+    const token = await tokenFrom(`${env.mirror.url}/auth/token`, 'repository:alpine:pull');
+    env.bed.front.calls.length = 0;
+    const reply = await call(`${env.mirror.url}/v2/alpine/manifests/latest`, { method: 'HEAD', headers: { authorization: `Bearer ${token}`, accept: ALL } });
     expect(reply.status).toBe(200);
-    expect(reply.headers.get('docker-content-digest')).toBe(images.list.top.digest);
-    expect(bed.front.calls.map((c) => c.method)).toEqual(['HEAD']);
-    expect(bed.front.manifestGets()).toEqual([]);
+    expect(reply.headers.get('docker-content-digest')).toBe(env.images.list.top.digest);
+    expect(env.bed.front.calls.map((c) => c.method)).toEqual(['HEAD']);
+    expect(env.bed.front.manifestGets()).toEqual([]);
   });
 });
 
 describe('health', () => {
   test.each(['/health', '/healthz'])('%s answers 200 without calling upstream', async (path) => {
-    bed.front.calls.length = 0;
-    const reply = await call(`${mirror.url}${path}`);
+    env.bed.front.calls.length = 0;
+    const reply = await call(`${env.mirror.url}${path}`);
     expect(reply.status).toBe(200);
-    expect(bed.front.calls).toEqual([]);
+    expect(env.bed.front.calls).toEqual([]);
   });
 });
