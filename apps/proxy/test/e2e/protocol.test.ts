@@ -162,7 +162,7 @@ describe('errors: registry JSON, bad input never reaches upstream', () => {
     ['DELETE', `/v2/alpine/blobs/sha256:${'0'.repeat(64)}`, 405, 'UNSUPPORTED'],
   ])('%s %s → %i %s', async (method, path, status, code) => {
     env.bed.front.calls.length = 0;
-    // Sent verbatim: fetch() would normalise dot segments before they reach the env.mirror.
+    // Sent verbatim: fetch() would normalise dot segments before they reach the mirror.
     const reply = await rawCall(env.mirror.url, path, { method, headers: { authorization: 'Bearer x' } });
     expect(reply.status).toBe(status);
     expect(errorCode(reply)).toBe(code);

@@ -7,7 +7,7 @@ import { useSeededMirror } from '../testbed/lifecycle.js';
 import { basic, call, errorCode, rawCall, tokenFrom } from '../testbed/client.js';
 import { USERS } from '../testbed/token-service.js';
 
-const env = useSeededMirror({ config: { publicUrl: 'https://env.mirror.example.test' } });
+const env = useSeededMirror({ config: { publicUrl: 'https://mirror.example.test' } });
 
 describe('the challenge realm ignores the Host header', () => {
   test.each([
@@ -16,9 +16,9 @@ describe('the challenge realm ignores the Host header', () => {
   ])('headers %j', async (headers) => {
     const reply = await rawCall(env.mirror.url, '/v2/', { headers });
     expect(reply.status).toBe(401);
-    expect(reply.headers.get('www-authenticate')).toBe('Bearer realm="https://env.mirror.example.test/auth/token",service="env.mirror.example.test"');
+    expect(reply.headers.get('www-authenticate')).toBe('Bearer realm="https://mirror.example.test/auth/token",service="mirror.example.test"');
     const manifest = await rawCall(env.mirror.url, '/v2/alpine/manifests/latest', { headers });
-    expect(manifest.headers.get('www-authenticate')).toContain('realm="https://env.mirror.example.test/auth/token"');
+    expect(manifest.headers.get('www-authenticate')).toContain('realm="https://mirror.example.test/auth/token"');
   });
 });
 
