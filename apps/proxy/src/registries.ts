@@ -1,5 +1,6 @@
 /** Builds one RoutedRegistry per configured registry, sharing one Fetcher stack. */
-import { RealmDiscovery, TokenRelay, UpstreamRegistry, createFetcherStack, type Fetcher, type UpstreamConfig } from '@docxy/proxy-core';
+import { CachedRegistry, RealmDiscovery, TokenRelay, UpstreamRegistry, createFetcherStack, type Fetcher, type UpstreamConfig } from '@docxy/proxy-core';
+import type { Cache } from './cache.js';
 import type { Config } from './config/schema.js';
 import { RegistryRouter, type RoutedRegistry } from './registry-router.js';
 
@@ -15,7 +16,7 @@ export function createFetcher(config: Config): Fetcher {
   });
 }
 
-export function createRouter(config: Config, fetcher: Fetcher): RegistryRouter {
+export function createRouter(config: Config, fetcher: Fetcher, cache: Cache): RegistryRouter {
   const registries = new Map<string, RoutedRegistry>();
   let router: RegistryRouter | undefined;
   for (const [name, entry] of Object.entries(config.registries)) {
@@ -35,7 +36,19 @@ export function createRouter(config: Config, fetcher: Fetcher): RegistryRouter {
         return undefined;
       }
     };
-    registries.set(name, { upstream, source: new UpstreamRegistry(upstream, fetcher), tokens: new TokenRelay(discovery, fetcher, mapName) });
+    const source = new CachedRegistry({
+      registry: name,
+      upstream: new UpstreamRegistry(upstream, fetcher),
+      store: cache.store,
+      fills: cache.fills,
+      manifests: cache.manifests,
+      access: cache.access,
+      tagFreshnessMs: config.cache.tagFreshness,
+      maxStaleMs: config.cache.maxStale,
+      redirectBlobs: config.cache.redirect,
+    });
+    const tokens = new TokenRelay(discovery, fetcher, mapName, cache.access && ((token) => cache.access!.noteAnonymousToken(token)));
+    registries.set(name, { upstream, source, tokens });
   }
   router = new RegistryRouter(registries, config.defaultRegistry);
   return router;

@@ -23,6 +23,11 @@ const ENV_KEYS: Array<[string, string[]]> = [
   ['DOCXY_KEY_PATH', ['tls', 'key']],
   ['DOCXY_LOG_LEVEL', ['log', 'level']],
   ['DOCXY_DEFAULT_REGISTRY', ['defaultRegistry']],
+  ['DOCXY_CACHE_STORE', ['cache', 'store']],
+  ['DOCXY_CACHE_MAX_SIZE', ['cache', 'maxSize']],
+  ['DOCXY_S3_BUCKET', ['cache', 's3', 'bucket']],
+  ['DOCXY_S3_REGION', ['cache', 's3', 'region']],
+  ['DOCXY_S3_ENDPOINT', ['cache', 's3', 'endpoint']],
 ];
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
@@ -87,6 +92,8 @@ export function validateConfig(raw: unknown): Config {
   for (const [name, registry] of Object.entries(DEFAULT_REGISTRIES)) {
     config.registries[name] = { url: registry.url, trustedRealms: [...registry.trustedRealms], ...config.registries[name] };
   }
+  if (config.cache.store === 's3' && !config.cache.s3) throw new ConfigError('invalid configuration:\n  cache.s3: required when cache.store is "s3"');
+  if (config.cache.redirect && config.cache.store !== 's3') throw new ConfigError('invalid configuration:\n  cache.redirect: needs cache.store "s3"');
   if (!config.registries[config.defaultRegistry]) throw new ConfigError(`invalid configuration:\n  defaultRegistry: "${config.defaultRegistry}" is not in registries`);
   return config;
 }

@@ -3,6 +3,7 @@
  * process with a message naming it. Every default is explicit and bounded.
  */
 import { z } from 'zod';
+import { durationMs, sizeBytes } from './units.js';
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'expected "host:port" (IPv6 in brackets)');
 const httpUrl = z.url({ protocol: /^https?$/ });
@@ -38,6 +39,26 @@ export const configSchema = z.strictObject({
     keepAliveTimeoutMs: positiveMs(10_000),
     /** How long SIGTERM waits for in-flight requests before closing them. */
     drainTimeoutMs: positiveMs(30_000),
+  }).prefault({}),
+  cache: z.strictObject({
+    store: z.enum(['fs', 's3']).default('fs'),
+    /** Bytes of blobs kept on disk (fs store). Default: half the filesystem holding dataDir. */
+    maxSize: sizeBytes.optional(),
+    /** A tag younger than this is served with no upstream call at all. */
+    tagFreshness: durationMs.default(60),
+    /** How long a cached tag may be served while the upstream is down or refusing. */
+    maxStale: durationMs.default(7 * 24 * 3600),
+    /** S3 store only: answer warm blob GETs with a 307 to a presigned URL. */
+    redirect: z.boolean().default(false),
+    s3: z.strictObject({
+      bucket: z.string().min(3),
+      region: z.string().default('us-east-1'),
+      endpoint: httpUrl.optional(),
+      forcePathStyle: z.boolean().default(false),
+      prefix: z.string().regex(/^([a-z0-9._-]+\/)*$/, 'a key prefix like "docxy/" (or empty)').default(''),
+      accessKeyId: z.string().optional(),
+      secretAccessKey: z.string().optional(),
+    }).optional(),
   }).prefault({}),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
 });

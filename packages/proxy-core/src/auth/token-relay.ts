@@ -36,6 +36,8 @@ export class TokenRelay {
     private readonly fetcher: Fetcher,
     /** Maps a client-side repository name to the upstream's; undefined drops the scope. */
     private readonly mapName: (name: string) => string | undefined,
+    /** Told about tokens handed to clients that sent no credentials (public access). */
+    private readonly onAnonymousToken?: (token: string) => void,
   ) {}
 
   async relay(request: TokenRequest): Promise<TokenResponse> {
@@ -69,7 +71,22 @@ export class TokenRelay {
     const text = await readBounded(response.body, MAX_TOKEN_RESPONSE);
     if (text.length >= MAX_TOKEN_RESPONSE) throw new RegistryError('UNAVAILABLE', 'token service answer too large');
     if (response.status >= 500) throw new RegistryError('UNAVAILABLE', `token service answered ${response.status}`);
+    const anonymous = !headers.authorization && !params.get('password') && !params.get('refresh_token');
+    if (anonymous && response.status === 200 && this.onAnonymousToken) {
+      const token = tokenOf(text);
+      if (token) this.onAnonymousToken(token);
+    }
     return { status: response.status, contentType: response.headers.get('content-type') ?? 'application/json', body: text };
+  }
+}
+
+function tokenOf(body: Buffer): string | undefined {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { token?: unknown; access_token?: unknown };
+    const token = parsed.token ?? parsed.access_token;
+    return typeof token === 'string' ? token : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,0 +1,57 @@
+/** Builds the cache (blob store, fills, manifest cache, access memo) from configuration. */
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import {
+  AccessMemo,
+  FillCoordinator,
+  FsBlobStore,
+  FsObjectStore,
+  ManifestCache,
+  SpaceGuard,
+  filesystemSize,
+  type BlobStore,
+  type ObjectStore,
+} from '@docxy/proxy-core';
+import type { Config } from './config/schema.js';
+import type { Logger } from './logger.js';
+import { createS3Stores } from './s3.js';
+
+export interface Cache {
+  store: BlobStore;
+  fills: FillCoordinator;
+  manifests: ManifestCache;
+  access: AccessMemo | undefined;
+  /** Bytes kept before eviction (fs store), for the start-up log. */
+  maxSize: number | undefined;
+}
+
+export async function createCache(config: Config, logger: Logger): Promise<Cache> {
+  const tmpDir = join(config.dataDir, 'tmp');
+  let store: BlobStore;
+  let objects: ObjectStore;
+  let maxSize: number | undefined;
+  let makeRoom: ((bytes: number) => Promise<number>) | undefined;
+  if (config.cache.store === 's3') {
+    ({ store, objects } = createS3Stores(config.cache.s3!));
+    await mkdir(tmpDir, { recursive: true });
+  } else {
+    await mkdir(config.dataDir, { recursive: true });
+    maxSize = config.cache.maxSize ?? Math.floor((await filesystemSize(config.dataDir)) / 2);
+    const fsStore = new FsBlobStore({ root: config.dataDir, maxSize, onEvict: (digest, size) => logger.info({ digest, size }, 'evicted blob') });
+    makeRoom = (bytes) => fsStore.evict(bytes);
+    store = fsStore;
+    objects = new FsObjectStore(join(config.dataDir, 'meta'), tmpDir);
+  }
+  // Removes half-written leftovers of a previous run before anything else writes.
+  await store.cleanup();
+  await mkdir(tmpDir, { recursive: true });
+  const fills = new FillCoordinator({
+    spoolDir: tmpDir,
+    store,
+    space: new SpaceGuard({ dir: tmpDir }),
+    makeRoom,
+    log: (level, fields, message) => logger[level](fields, message),
+  });
+  const access = config.auth.mode === 'passthrough' ? new AccessMemo() : undefined;
+  return { store, fills, manifests: new ManifestCache(objects), access, maxSize };
+}

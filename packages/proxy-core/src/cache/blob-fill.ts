@@ -1,0 +1,162 @@
+/**
+ * One upstream download of a blob, shared by every client that asks for it while it
+ * runs. Bytes are spooled to a local file as they arrive; each client reads the spool
+ * from its own offset (a late joiner reads what is already there, then follows), so
+ * nobody waits for the whole blob and memory stays bounded whatever the blob's size.
+ * The fill is independent of its readers: a client hanging up never cancels it.
+ * The digest is verified at the end; on a mismatch or an upstream failure every
+ * attached reader is destroyed (a failed transfer, never a clean short body) and
+ * nothing is committed.
+ */
+import { EventEmitter } from 'node:events';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { RegistryError } from '../errors.js';
+import { Digester } from './digester.js';
+import type { ByteRange } from './blob-store.js';
+
+const READ_CHUNK = 256 * 1024;
+
+export type FillState = 'running' | 'verified' | 'failed';
+
+export interface FillOptions {
+  digest: string;
+  spoolPath: string;
+  /** From the upstream's Content-Length; undefined when it sent none. */
+  size: number | undefined;
+  body: Readable;
+  /** Called once the spool is verified; moves it into the store. */
+  commit: (spoolPath: string, size: number) => Promise<void>;
+}
+
+export class BlobFill extends EventEmitter {
+  readonly digest: string;
+  size: number | undefined;
+  written = 0;
+  state: FillState = 'running';
+  error: Error | undefined;
+  /** Resolves when the fill has ended, either way (never rejects). */
+  readonly finished: Promise<void>;
+  private readers = 0;
+  private readHandle: FileHandle | undefined;
+  private spoolRemoved = false;
+
+  private constructor(private readonly options: FillOptions, private readonly writeHandle: FileHandle, readHandle: FileHandle) {
+    super();
+    this.setMaxListeners(0);
+    this.digest = options.digest;
+    this.size = options.size;
+    this.readHandle = readHandle;
+    this.finished = new Promise((resolve) => this.once('end', resolve));
+  }
+
+  /** Opens the spool and starts copying the upstream body into it. */
+  static async start(options: FillOptions): Promise<BlobFill> {
+    const writeHandle = await open(options.spoolPath, 'w');
+    const readHandle = await open(options.spoolPath, 'r');
+    const fill = new BlobFill(options, writeHandle, readHandle);
+    void fill.run();
+    return fill;
+  }
+
+  private async run(): Promise<void> {
+    const digester = new Digester(this.digest);
+    try {
+      for await (const chunk of this.options.body) {
+        const buf = chunk as Buffer;
+        digester.update(buf);
+        await this.writeHandle.write(buf, 0, buf.length, this.written);
+        this.written += buf.length;
+        this.emit('progress');
+      }
+      await this.writeHandle.close();
+      const { ok, actual } = digester.verify(this.size);
+      if (!ok) {
+        const sizeWrong = this.size !== undefined && this.size !== this.written;
+        throw new RegistryError(sizeWrong ? 'SIZE_INVALID' : 'DIGEST_INVALID', sizeWrong ? `upstream sent ${this.written} bytes, announced ${this.size}` : `upstream content hashed to ${actual}`, { status: 502 });
+      }
+      this.size = this.written;
+      this.state = 'verified';
+      this.emit('progress');
+      await this.options.commit(this.options.spoolPath, this.written).catch((err: unknown) => this.emit('commit-error', err));
+      this.spoolRemoved = true; // committed: the store owns (or removed) the spool now
+    } catch (err) {
+      this.options.body.destroy();
+      await this.writeHandle.close().catch(() => {});
+      this.error = err instanceof Error ? err : new Error(String(err));
+      this.state = 'failed';
+      this.emit('progress');
+    } finally {
+      if (!this.spoolRemoved) {
+        this.spoolRemoved = true;
+        await unlink(this.options.spoolPath).catch(() => {});
+      }
+      this.emit('end');
+      await this.releaseReadHandle();
+    }
+  }
+
+  private async releaseReadHandle(): Promise<void> {
+    if (this.readers === 0 && this.state !== 'running' && this.readHandle) {
+      const handle = this.readHandle;
+      this.readHandle = undefined;
+      await handle.close().catch(() => {});
+    }
+  }
+
+  /** A stream of the blob (or a range of it) fed from the spool as bytes arrive. */
+  reader(range?: ByteRange): Readable {
+    if (!this.readHandle || this.state === 'failed') throw this.error ?? new RegistryError('UNAVAILABLE', 'fill ended');
+    const handle = this.readHandle;
+    this.readers++;
+    let position = range?.start ?? 0;
+    const end = range ? range.end + 1 : undefined; // exclusive
+    let waiting = false;
+    const fill = this;
+    const stream = new Readable({
+      highWaterMark: READ_CHUNK,
+      read() {
+        void pump();
+      },
+      destroy(err, done) {
+        fill.off('progress', onProgress);
+        fill.readers--;
+        void fill.releaseReadHandle();
+        done(err);
+      },
+    });
+    const onProgress = (): void => {
+      if (!waiting) return;
+      waiting = false;
+      void pump();
+    };
+    fill.on('progress', onProgress);
+    const pump = async (): Promise<void> => {
+      if (stream.destroyed) return;
+      const limit = end ?? (fill.state === 'verified' ? fill.written : Infinity);
+      if (position >= limit) {
+        stream.push(null);
+        return;
+      }
+      if (fill.state === 'failed') {
+        stream.destroy(fill.error);
+        return;
+      }
+      const available = Math.min(fill.written, limit) - position;
+      if (available <= 0) {
+        waiting = true;
+        return;
+      }
+      const length = Math.min(READ_CHUNK, available);
+      const buf = Buffer.allocUnsafe(length);
+      try {
+        const { bytesRead } = await handle.read(buf, 0, length, position);
+        position += bytesRead;
+        if (!stream.destroyed) stream.push(buf.subarray(0, bytesRead));
+      } catch (err) {
+        stream.destroy(err as Error);
+      }
+    };
+    return stream;
+  }
+}

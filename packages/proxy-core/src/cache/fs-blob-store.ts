@@ -1,0 +1,146 @@
+/**
+ * The filesystem BlobStore (the embedded default): blobs under `<dataDir>/blobs/sha256/ab/<hex>`,
+ * writes in `<dataDir>/tmp` renamed into place only after verification, so a crash
+ * never leaves a half-written blob where readers look. Size-bounded with LRU eviction.
+ */
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { RegistryError } from '../errors.js';
+import { Digester, isCacheableDigest } from './digester.js';
+import { LruIndex } from './lru-index.js';
+import type { BlobInfo, BlobStore, BlobWriter, ByteRange } from './blob-store.js';
+
+export interface FsBlobStoreOptions {
+  /** The data directory; blobs and temporary files live below it. */
+  root: string;
+  /** Bytes of committed blobs to keep; older ones are evicted past this. */
+  maxSize: number;
+  onEvict?: (digest: string, size: number) => void;
+}
+
+export class FsBlobStore implements BlobStore {
+  readonly kind = 'fs';
+  readonly blobsDir: string;
+  readonly tmpDir: string;
+  readonly index = new LruIndex();
+
+  constructor(private readonly options: FsBlobStoreOptions) {
+    this.blobsDir = join(options.root, 'blobs');
+    this.tmpDir = join(options.root, 'tmp');
+  }
+
+  /** Creates directories, removes leftovers of interrupted writes, indexes what is there. */
+  async cleanup(): Promise<void> {
+    await rm(this.tmpDir, { recursive: true, force: true });
+    await mkdir(this.tmpDir, { recursive: true });
+    await mkdir(join(this.blobsDir, 'sha256'), { recursive: true });
+    const found: Array<{ digest: string; size: number; mtime: number }> = [];
+    for (const prefix of await readdir(join(this.blobsDir, 'sha256'))) {
+      for (const hex of await readdir(join(this.blobsDir, 'sha256', prefix))) {
+        const digest = `sha256:${hex}`;
+        if (!isCacheableDigest(digest) || !hex.startsWith(prefix)) continue;
+        const info = await stat(join(this.blobsDir, 'sha256', prefix, hex));
+        found.push({ digest, size: info.size, mtime: info.mtimeMs });
+      }
+    }
+    found.sort((a, b) => a.mtime - b.mtime);
+    for (const entry of found) this.index.add(entry.digest, entry.size);
+    await this.evict();
+  }
+
+  pathOf(digest: string): string {
+    if (!isCacheableDigest(digest)) throw new RegistryError('DIGEST_INVALID', 'not a sha256 digest');
+    const hex = digest.slice('sha256:'.length);
+    return join(this.blobsDir, 'sha256', hex.slice(0, 2), hex);
+  }
+
+  async stat(digest: string): Promise<BlobInfo | undefined> {
+    const size = this.index.sizeOf(digest);
+    return size === undefined ? undefined : { size };
+  }
+
+  async open(digest: string, range?: ByteRange): Promise<Readable | undefined> {
+    if (!this.index.has(digest)) return undefined;
+    let handle;
+    try {
+      handle = await open(this.pathOf(digest), 'r');
+    } catch (err) {
+      // Removed behind our back: forget it.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.index.remove(digest);
+      return undefined;
+    }
+    this.index.touch(digest);
+    const unpin = this.index.pin(digest);
+    const stream = handle.createReadStream(range ? { start: range.start, end: range.end } : {});
+    stream.once('close', unpin);
+    return stream;
+  }
+
+  async write(digest: string, size?: number): Promise<BlobWriter> {
+    const tmp = join(this.tmpDir, `write-${randomUUID()}`);
+    const handle = await open(tmp, 'w');
+    const digester = new Digester(digest);
+    const file = handle.createWriteStream();
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        digester.update(chunk);
+        if (!file.write(chunk)) file.once('drain', () => done());
+        else done();
+      },
+      final(done) {
+        file.end(done);
+      },
+      destroy(err, done) {
+        file.destroy();
+        done(err);
+      },
+    });
+    const discard = async (): Promise<void> => {
+      stream.destroy();
+      await unlink(tmp).catch(() => {});
+    };
+    return {
+      stream,
+      commit: async () => {
+        if (!stream.writableFinished) await new Promise<void>((resolve, reject) => stream.end(() => resolve()).once('error', reject));
+        const { ok } = digester.verify(size);
+        if (!ok) {
+          await discard();
+          throw new RegistryError(size !== undefined && digester.bytes !== size ? 'SIZE_INVALID' : 'DIGEST_INVALID', 'content does not match its digest');
+        }
+        await this.importFile(digest, tmp, digester.bytes);
+      },
+      abort: discard,
+    };
+  }
+
+  async importFile(digest: string, path: string, size: number): Promise<void> {
+    const target = this.pathOf(digest);
+    await mkdir(join(target, '..'), { recursive: true });
+    await rename(path, target);
+    this.index.add(digest, size);
+    await this.evict();
+  }
+
+  async delete(digest: string): Promise<void> {
+    this.index.remove(digest);
+    await unlink(this.pathOf(digest)).catch(() => {});
+  }
+
+  /** Evicts least-recently-used blobs until the total is within maxSize (or `extra` more room). */
+  async evict(extra = 0): Promise<number> {
+    const over = this.index.total + extra - this.options.maxSize;
+    if (over <= 0) return 0;
+    let freed = 0;
+    for (const digest of this.index.victims(over)) {
+      const size = this.index.sizeOf(digest) ?? 0;
+      await this.delete(digest);
+      freed += size;
+      this.options.onEvict?.(digest, size);
+    }
+    return freed;
+  }
+}
