@@ -131,6 +131,9 @@ export class BlobFill extends EventEmitter {
       void pump();
     };
     fill.on('progress', onProgress);
+    // A reader may fail before its consumer attaches (pipeline, for-await); those still
+    // see the error through `stream.errored`, so an early 'error' must not crash the process.
+    stream.on('error', () => {});
     const pump = async (): Promise<void> => {
       if (stream.destroyed) return;
       const limit = end ?? (fill.state === 'verified' ? fill.written : Infinity);

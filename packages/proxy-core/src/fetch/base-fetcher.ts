@@ -33,6 +33,9 @@ function isTimeoutCode(err: unknown): boolean {
 /** Relays body bytes and fails the stream when none arrive for `idleMs`. */
 function withIdleTimeout(body: Readable, idleMs: number, abort: (err: Error) => void): Readable {
   const out = new PassThrough({ highWaterMark: 64 * 1024 });
+  // The body may fail before its consumer attaches; the consumer still sees the error
+  // (stream.errored), but an unheard 'error' event must not crash the process.
+  out.on('error', () => {});
   let timer: NodeJS.Timeout | undefined;
   const arm = (): void => {
     clearTimeout(timer);

@@ -1,0 +1,193 @@
+/**
+ * Coalesced fills against an in-process upstream that counts requests: N parallel cold
+ * readers → exactly one upstream GET, everyone fed as bytes arrive, failures abort all.
+ */
+import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type http from 'node:http';
+import { FsBlobStore } from '../src/cache/fs-blob-store.js';
+import { FillCoordinator } from '../src/cache/fill-coordinator.js';
+import { SpaceGuard } from '../src/cache/space-guard.js';
+import { baseFetcher } from '../src/fetch/base-fetcher.js';
+import type { RegistryResponse } from '../src/registry-source.js';
+import { pickHeaders } from '../src/registry-source.js';
+import { digestOf } from './blob-store-contract.js';
+import { readAll, serve, type TestServer } from './servers.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const servers: TestServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+/** An upstream that sends `data` in 64 KiB chunks, pausing between them until released. */
+async function trickle(data: Buffer, options: { corruptAt?: number; cutAt?: number } = {}) {
+  let release: () => void = () => {};
+  let gate = new Promise<void>((r) => (release = r));
+  const server = await serve(async (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    res.writeHead(200, { 'content-length': String(data.length), 'content-type': 'application/octet-stream' });
+    for (let offset = 0; offset < data.length; offset += 65536) {
+      if (options.cutAt !== undefined && offset >= options.cutAt) {
+        res.socket?.destroy();
+        return;
+      }
+      const chunk = Buffer.from(data.subarray(offset, offset + 65536));
+      if (options.corruptAt !== undefined && options.corruptAt >= offset && options.corruptAt < offset + chunk.length) chunk[options.corruptAt - offset]! ^= 0xff;
+      res.write(chunk);
+      await gate;
+    }
+    res.end();
+  });
+  servers.push(server);
+  return {
+    server,
+    /** Lets the upstream send everything that is left. */
+    open: () => release(),
+    /** Re-arms the gate after opening it (one chunk at a time from now on). */
+    step: () => {
+      release();
+      gate = new Promise<void>((r) => (release = r));
+    },
+  };
+}
+
+async function setup() {
+  const root = mkdtempSync(join(tmpdir(), 'docxy-fills-'));
+  dirs.push(root);
+  const store = new FsBlobStore({ root, maxSize: 1 << 30 });
+  await store.cleanup();
+  const fills = new FillCoordinator({ spoolDir: store.tmpDir, store, space: new SpaceGuard({ dir: store.tmpDir, marginBytes: 0 }) });
+  return { root, store, fills };
+}
+
+function opener(url: string): () => Promise<RegistryResponse> {
+  const fetcher = baseFetcher();
+  return async () => {
+    const response = await fetcher({ url: new URL(url), method: 'GET', headers: {} });
+    return { status: response.status, headers: pickHeaders(response.headers), body: response.body };
+  };
+}
+
+describe('coalescing', () => {
+  test('50 parallel cold readers cause exactly one upstream GET and all get the exact bytes', async () => {
+    const data = randomBytes(1_000_000);
+    const digest = digestOf(data);
+    const upstream = await trickle(data);
+    upstream.open();
+    const { store, fills } = await setup();
+    const open = opener(upstream.server.url);
+    const bodies = await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        const acquired = await fills.acquire(digest, open);
+        if (acquired.kind !== 'fill') throw new Error(`expected a fill, got ${acquired.kind}`);
+        return readAll(acquired.fill.reader());
+      }),
+    );
+    expect(upstream.server.requests).toHaveLength(1);
+    for (const body of bodies) expect(digestOf(body)).toBe(digest);
+    await fills.get(digest)?.finished;
+    expect(await store.stat(digest)).toEqual({ size: data.length });
+  });
+
+  test('readers are fed as bytes arrive, and a late joiner reads what is there, then follows', async () => {
+    const data = randomBytes(640 * 1024);
+    const digest = digestOf(data);
+    const upstream = await trickle(data);
+    const { fills } = await setup();
+    const acquired = await fills.acquire(digest, opener(upstream.server.url));
+    if (acquired.kind !== 'fill') throw new Error('expected a fill');
+    const fill = acquired.fill;
+    const early = fill.reader();
+    const firstChunk = await new Promise<Buffer>((resolve) => early.once('data', resolve));
+    // The upstream has sent one chunk and waits: the reader got bytes before the blob was whole.
+    expect(firstChunk.length).toBeGreaterThan(0);
+    expect(fill.state).toBe('running');
+    upstream.step();
+    upstream.step();
+    await new Promise<void>((resolve) => fill.once('progress', () => resolve()));
+    const late = fill.reader();
+    upstream.open();
+    const [rest, whole] = await Promise.all([readAll(early), readAll(late)]);
+    expect(Buffer.concat([firstChunk, rest]).equals(data)).toBe(true);
+    expect(whole.equals(data)).toBe(true);
+    expect(upstream.server.requests).toHaveLength(1);
+  });
+
+  test('a range on a cold blob is served from the fill', async () => {
+    const data = randomBytes(300_000);
+    const upstream = await trickle(data);
+    upstream.open();
+    const { fills } = await setup();
+    const acquired = await fills.acquire(digestOf(data), opener(upstream.server.url));
+    if (acquired.kind !== 'fill') throw new Error('expected a fill');
+    const slice = await readAll(acquired.fill.reader({ start: 200_000, end: 250_000 }));
+    expect(slice.equals(data.subarray(200_000, 250_001))).toBe(true);
+  });
+
+  test('a reader hanging up does not cancel the fill for the others or for the cache', async () => {
+    const data = randomBytes(512 * 1024);
+    const digest = digestOf(data);
+    const upstream = await trickle(data);
+    const { store, fills } = await setup();
+    const acquired = await fills.acquire(digest, opener(upstream.server.url));
+    if (acquired.kind !== 'fill') throw new Error('expected a fill');
+    const quitter = acquired.fill.reader();
+    const stayer = acquired.fill.reader();
+    await new Promise((resolve) => quitter.once('data', resolve));
+    quitter.destroy();
+    upstream.open();
+    expect((await readAll(stayer)).equals(data)).toBe(true);
+    await acquired.fill.finished;
+    expect(await store.stat(digest)).toEqual({ size: data.length });
+  });
+});
+
+describe('failures abort every reader and cache nothing', () => {
+  test.each([
+    ['one corrupted byte', { corruptAt: 100_000 }, 'DIGEST_INVALID'],
+    ['the upstream cut mid-blob', { cutAt: 196_608 }, undefined],
+  ])('%s', async (_name, fault, code) => {
+    const data = randomBytes(400_000);
+    const digest = digestOf(data);
+    const upstream = await trickle(data, fault);
+    upstream.open();
+    const { root, store, fills } = await setup();
+    const acquired = await fills.acquire(digest, opener(upstream.server.url));
+    if (acquired.kind !== 'fill') throw new Error('expected a fill');
+    const readers = [acquired.fill.reader(), acquired.fill.reader(), acquired.fill.reader({ start: 10, end: 20 })];
+    const results = await Promise.all(readers.map((r) => readAll(r).then(() => 'clean end', (e: { code?: string }) => e.code ?? 'error')));
+    // The short range lies before the damage: it may end cleanly; the whole-blob readers must not.
+    expect(results.slice(0, 2)).toEqual(code ? [code, code] : [expect.any(String), expect.any(String)]);
+    expect(results.slice(0, 2)).not.toContain('clean end');
+    await acquired.fill.finished;
+    expect(await store.stat(digest)).toBeUndefined();
+    expect(readdirSync(join(root, 'tmp'))).toEqual([]);
+    // The next request starts afresh.
+    const again = await fills.acquire(digest, opener(upstream.server.url));
+    expect(again.kind).toBe('fill');
+    expect(upstream.server.requests).toHaveLength(2);
+  });
+});
+
+describe('no room to spool', () => {
+  test('the first asker gets the upstream response straight through, uncached', async () => {
+    const data = randomBytes(10_000);
+    const upstream = await trickle(data);
+    upstream.open();
+    const root = mkdtempSync(join(tmpdir(), 'docxy-nospace-'));
+    dirs.push(root);
+    const store = new FsBlobStore({ root, maxSize: 1 << 30 });
+    await store.cleanup();
+    // A margin larger than any disk: nothing fits.
+    const fills = new FillCoordinator({ spoolDir: store.tmpDir, store, space: new SpaceGuard({ dir: store.tmpDir, marginBytes: Number.MAX_SAFE_INTEGER }) });
+    const acquired = await fills.acquire(digestOf(data), opener(upstream.server.url));
+    expect(acquired.kind).toBe('direct');
+    if (acquired.kind !== 'direct') return;
+    expect((await readAll(acquired.response.body)).equals(data)).toBe(true);
+    expect(await store.stat(digestOf(data))).toBeUndefined();
+  });
+});

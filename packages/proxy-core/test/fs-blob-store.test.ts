@@ -1,0 +1,78 @@
+import { afterAll, describe, expect, test } from '@jest/globals';
+import { mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FsBlobStore } from '../src/cache/fs-blob-store.js';
+import { describeBlobStore, digestOf } from './blob-store-contract.js';
+import { readAll } from './servers.js';
+
+const dirs: string[] = [];
+const freshDir = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'docxy-fs-store-'));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describeBlobStore('filesystem', async () => ({ store: new FsBlobStore({ root: freshDir(), maxSize: 1 << 30 }), close: async () => {} }));
+
+async function put(store: FsBlobStore, data: Buffer): Promise<string> {
+  const digest = digestOf(data);
+  const writer = await store.write(digest);
+  writer.stream.end(data);
+  await writer.commit();
+  return digest;
+}
+
+describe('filesystem store specifics', () => {
+  test('a restart removes half-written leftovers and finds committed blobs', async () => {
+    const root = freshDir();
+    const first = new FsBlobStore({ root, maxSize: 1 << 30 });
+    await first.cleanup();
+    const kept = await put(first, randomBytes(1000));
+    // A crash mid-write leaves a temporary file behind.
+    const writer = await first.write(digestOf(Buffer.from('never finished')));
+    writer.stream.write(Buffer.from('never'));
+    writeFileSync(join(root, 'tmp', 'fill-leftover'), 'partial');
+    const second = new FsBlobStore({ root, maxSize: 1 << 30 });
+    await second.cleanup();
+    expect(readdirSync(join(root, 'tmp'))).toEqual([]);
+    expect(await second.stat(kept)).toEqual({ size: 1000 });
+  });
+
+  test('least recently used blobs are evicted past maxSize, never one being read', async () => {
+    const evicted: string[] = [];
+    const store = new FsBlobStore({ root: freshDir(), maxSize: 2500, onEvict: (d) => evicted.push(d) });
+    await store.cleanup();
+    const a = await put(store, randomBytes(1000));
+    const b = await put(store, randomBytes(1000));
+    // Read a (most recent now) and keep it open.
+    const reading = await store.open(a);
+    const c = await put(store, randomBytes(1000));
+    expect(evicted).toEqual([b]);
+    expect(store.index.total).toBe(2000);
+    const d = await put(store, randomBytes(1000));
+    // a is pinned by its open reader: c goes instead.
+    expect(evicted).toEqual([b, c]);
+    expect(await store.stat(a)).toBeDefined();
+    expect((await readAll(reading!)).length).toBe(1000);
+    expect(await store.stat(d)).toBeDefined();
+  });
+
+  test('never writes outside its root', () => {
+    const store = new FsBlobStore({ root: freshDir(), maxSize: 1 });
+    expect(() => store.pathOf('sha256:../../etc/passwd')).toThrow();
+    expect(() => store.pathOf(`sha512:${'a'.repeat(128)}`)).toThrow();
+  });
+
+  test('a blob deleted behind its back is forgotten', async () => {
+    const root = freshDir();
+    const store = new FsBlobStore({ root, maxSize: 1 << 20 });
+    await store.cleanup();
+    const digest = await put(store, randomBytes(10));
+    rmSync(store.pathOf(digest));
+    expect(await store.open(digest)).toBeUndefined();
+    expect(await store.stat(digest)).toBeUndefined();
+  });
+});
