@@ -27,7 +27,7 @@ export async function serve(handler: http.RequestListener, host = '127.0.0.1'): 
   };
 }
 
-export async function readAll(stream: NodeJS.ReadableStream | null): Promise<Buffer> {
+export async function readAll(stream: NodeJS.ReadableStream | null | undefined): Promise<Buffer> {
   const chunks: Buffer[] = [];
   if (!stream) return Buffer.alloc(0);
   for await (const chunk of stream) chunks.push(chunk as Buffer);

@@ -40,6 +40,8 @@ export class BlobFill extends EventEmitter {
   private readers = 0;
   private readHandle: FileHandle | undefined;
   private spoolRemoved = false;
+  /** Set after commit (or failure) completes; the spool handle may close only then. */
+  private ended = false;
 
   private constructor(private readonly options: FillOptions, private readonly writeHandle: FileHandle, readHandle: FileHandle) {
     super();
@@ -91,17 +93,26 @@ export class BlobFill extends EventEmitter {
         this.spoolRemoved = true;
         await unlink(this.options.spoolPath).catch(() => {});
       }
+      this.ended = true;
       this.emit('end');
       await this.releaseReadHandle();
     }
   }
 
   private async releaseReadHandle(): Promise<void> {
-    if (this.readers === 0 && this.state !== 'running' && this.readHandle) {
+    if (this.readers === 0 && this.ended && this.readHandle) {
       const handle = this.readHandle;
       this.readHandle = undefined;
       await handle.close().catch(() => {});
     }
+  }
+
+  /**
+   * False once the fill has failed, or has ended with no reader attached (its spool is
+   * then gone: a caller arriving that late reads the committed blob from the store).
+   */
+  get readable(): boolean {
+    return this.readHandle !== undefined && this.state !== 'failed';
   }
 
   /** A stream of the blob (or a range of it) fed from the spool as bytes arrive. */

@@ -203,7 +203,12 @@ export class CachedRegistry implements RegistrySource {
     return { status: slice ? 206 : 200, headers, body };
   }
 
-  private serveFill(request: BlobRequest, fill: BlobFill): RegistryResponse {
+  private async serveFill(request: BlobRequest, fill: BlobFill): Promise<RegistryResponse> {
+    if (!fill.readable) {
+      // The fill ended before this caller attached: read what it committed, else start over.
+      const stored = fill.state === 'verified' ? await this.options.store.stat(request.digest) : undefined;
+      return (stored && (await this.serveStored(request, stored.size))) || this.upstream.blob(request);
+    }
     const size = fill.size;
     const range = size === undefined ? { kind: 'full' as const } : parseRange(request.range, size);
     if (range.kind === 'unsatisfiable') throw new RegistryError('RANGE_INVALID', 'range not satisfiable', { headers: { 'content-range': `bytes */${size}` } });

@@ -1,0 +1,238 @@
+/**
+ * The quota economy and the access rules of CachedRegistry, against an in-process
+ * registry that counts every request, with a controllable clock.
+ */
+import { afterAll, afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CachedRegistry } from '../src/cache/cached-registry.js';
+import { FsBlobStore } from '../src/cache/fs-blob-store.js';
+import { FsObjectStore } from '../src/cache/object-store.js';
+import { ManifestCache } from '../src/cache/manifest-cache.js';
+import { FillCoordinator } from '../src/cache/fill-coordinator.js';
+import { SpaceGuard } from '../src/cache/space-guard.js';
+import { AccessMemo } from '../src/cache/access-memo.js';
+import { UpstreamRegistry } from '../src/upstream/upstream-registry.js';
+import { createFetcherStack } from '../src/upstream/fetcher-stack.js';
+import { RegistryError } from '../src/errors.js';
+import type { ManifestRequest, RegistryResponse } from '../src/registry-source.js';
+import { OCI_INDEX, OCI_MANIFEST, startFakeRegistry, type FakeRegistry } from './fake-registry.js';
+import { readAll } from './servers.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+const FRESH = 60_000;
+const MAX_STALE = 7 * 24 * 3600_000;
+let upstream: FakeRegistry;
+let registry: CachedRegistry;
+let access: AccessMemo;
+let clock: number;
+
+async function build(withAccess: boolean): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'docxy-cached-'));
+  dirs.push(root);
+  const store = new FsBlobStore({ root, maxSize: 1 << 30 });
+  await store.cleanup();
+  access = new AccessMemo({ now: () => clock });
+  registry = new CachedRegistry({
+    registry: 'docker.io',
+    upstream: new UpstreamRegistry({ name: 'docker.io', url: new URL(upstream.url), trustedRealms: [], libraryPrefix: true }, createFetcherStack({ retry: { retries: 0 } })),
+    store,
+    fills: new FillCoordinator({ spoolDir: store.tmpDir, store, space: new SpaceGuard({ dir: store.tmpDir, marginBytes: 0 }) }),
+    manifests: new ManifestCache(new FsObjectStore(join(root, 'meta'), store.tmpDir)),
+    access: withAccess ? access : undefined,
+    tagFreshnessMs: FRESH,
+    maxStaleMs: MAX_STALE,
+    now: () => clock,
+  });
+}
+
+beforeEach(async () => {
+  clock = 1_000_000;
+  upstream = await startFakeRegistry();
+  await build(false);
+});
+afterEach(async () => {
+  await upstream.close();
+});
+
+const ACCEPT = [OCI_MANIFEST, OCI_INDEX].join(', ');
+const req = (reference: string, extra: Partial<ManifestRequest> = {}): ManifestRequest => ({ repo: 'library/app', reference, method: 'GET', accept: ACCEPT, authorization: 'Bearer anon', ...extra });
+
+async function body(response: RegistryResponse): Promise<string> {
+  return (await readAll(response.body)).toString();
+}
+
+describe('manifests and tags: the quota economy', () => {
+  test('20 pulls of an unchanged tag cost one manifest GET; the rest are free HEADs or nothing', async () => {
+    upstream.tag('library/app', 'latest', 'v1');
+    for (let i = 0; i < 20; i++) {
+      await body(await registry.manifest(req('latest')));
+      clock += 10_000; // a pull every 10 s: revalidated with a HEAD every minute
+    }
+    expect(upstream.count('GET', 'manifests')).toBe(1);
+    expect(upstream.count('HEAD', 'manifests')).toBeGreaterThan(0);
+    expect(upstream.count('HEAD', 'manifests')).toBeLessThanOrEqual(4);
+  });
+
+  test('within tagFreshness there is no upstream call at all', async () => {
+    upstream.tag('library/app', 'latest', 'v1');
+    await body(await registry.manifest(req('latest')));
+    const before = upstream.calls.length;
+    clock += FRESH - 1;
+    const again = await registry.manifest(req('latest'));
+    expect(again.status).toBe(200);
+    expect(upstream.calls.length).toBe(before);
+  });
+
+  test('a changed tag is revalidated with a HEAD and fetched with one GET', async () => {
+    upstream.tag('library/app', 'latest', 'v1');
+    await body(await registry.manifest(req('latest')));
+    const v2 = upstream.tag('library/app', 'latest', 'v2');
+    clock += FRESH;
+    const response = await registry.manifest(req('latest'));
+    expect(response.headers['docker-content-digest']).toBe(v2);
+    expect(await body(response)).toContain('v2');
+    expect(upstream.count('HEAD', 'manifests')).toBe(1);
+    expect(upstream.count('GET', 'manifests')).toBe(2);
+  });
+
+  test('a client HEAD of a stale tag stays a HEAD upstream', async () => {
+    upstream.tag('library/app', 'latest', 'v1');
+    await body(await registry.manifest(req('latest')));
+    upstream.tag('library/app', 'latest', 'v2');
+    clock += FRESH;
+    const head = await registry.manifest(req('latest', { method: 'HEAD' }));
+    expect(head.body).toBeNull();
+    expect(upstream.count('GET', 'manifests')).toBe(1);
+  });
+
+  test('a manifest by digest is never fetched again', async () => {
+    const digest = upstream.tag('library/app', 'latest', 'v1');
+    for (let i = 0; i < 5; i++) {
+      expect(await body(await registry.manifest(req(digest)))).toContain('v1');
+      clock += MAX_STALE;
+    }
+    expect(upstream.count('GET', 'manifests')).toBe(1);
+  });
+
+  test('a cached manifest is served only to a client whose Accept names its type', async () => {
+    upstream.tag('library/app', 'latest', 'v1');
+    await body(await registry.manifest(req('latest')));
+    const err = await registry.manifest(req('latest', { accept: 'application/vnd.docker.distribution.manifest.v2+json' })).catch((e: unknown) => e);
+    expect((err as RegistryError).code).toBe('MANIFEST_UNKNOWN');
+    expect(upstream.count('GET', 'manifests')).toBe(2);
+  });
+
+  test('a manifest whose bytes do not match its digest is refused and not cached', async () => {
+    const digest = upstream.tag('library/app', 'latest', 'v1');
+    upstream.corrupt.add(digest);
+    for (const ref of ['latest', digest]) {
+      const err = await registry.manifest(req(ref)).catch((e: unknown) => e);
+      expect((err as RegistryError).code).toBe('DIGEST_INVALID');
+    }
+    upstream.corrupt.clear();
+    await body(await registry.manifest(req(digest)));
+    expect(upstream.count('GET', 'manifests')).toBe(3);
+  });
+});
+
+describe('stale serving when the upstream is in trouble', () => {
+  test.each([
+    ['503', () => ({ status: 503 })],
+    ['429', () => ({ status: 429, headers: { 'retry-after': '60' }, body: '{"errors":[{"code":"TOOMANYREQUESTS","message":"x"}]}' })],
+    ['down', () => 'hang-up' as const],
+  ])('upstream %s: a cached tag is served with a Warning, up to maxStale', async (_name, fault) => {
+    upstream.tag('library/app', 'latest', 'v1');
+    await body(await registry.manifest(req('latest')));
+    upstream.fault = fault;
+    clock += FRESH;
+    const stale = await registry.manifest(req('latest'));
+    expect(stale.headers.warning).toBe('110 - "Response is Stale"');
+    expect(await body(stale)).toContain('v1');
+    clock += MAX_STALE;
+    await expect(registry.manifest(req('latest'))).rejects.toBeInstanceOf(RegistryError);
+  });
+
+  test('with nothing cached, a 429 is passed on with its Retry-After', async () => {
+    upstream.fault = () => ({ status: 429, headers: { 'retry-after': '42' } });
+    const err = (await registry.manifest(req('latest')).catch((e: unknown) => e)) as RegistryError;
+    expect(err.code).toBe('TOOMANYREQUESTS');
+    expect(err.headers['retry-after']).toBe('42');
+  });
+
+  test('cached digests and blobs are served while the upstream is down', async () => {
+    const digest = upstream.tag('library/app', 'latest', 'v1');
+    const data = randomBytes(50_000);
+    const blob = upstream.blob(data);
+    await body(await registry.manifest(req(digest)));
+    await readAll((await registry.blob({ repo: 'library/app', digest: blob, method: 'GET', authorization: 'Bearer anon' })).body);
+    upstream.fault = () => 'hang-up';
+    expect(await body(await registry.manifest(req(digest)))).toContain('v1');
+    const warm = await registry.blob({ repo: 'library/app', digest: blob, method: 'GET', authorization: 'Bearer anon' });
+    expect((await readAll(warm.body)).equals(data)).toBe(true);
+  });
+});
+
+describe('blobs', () => {
+  test('warm blobs are served from the store, with ranges, without upstream', async () => {
+    const data = randomBytes(100_000);
+    const digest = upstream.blob(data);
+    const cold = await registry.blob({ repo: 'library/app', digest, method: 'GET', authorization: 'Bearer anon' });
+    expect((await readAll(cold.body)).equals(data)).toBe(true);
+    const before = upstream.calls.length;
+    const ranged = await registry.blob({ repo: 'library/app', digest, method: 'GET', range: 'bytes=1000-1999', authorization: 'Bearer anon' });
+    expect(ranged.status).toBe(206);
+    expect(ranged.headers['content-range']).toBe(`bytes 1000-1999/${data.length}`);
+    expect((await readAll(ranged.body)).equals(data.subarray(1000, 2000))).toBe(true);
+    const head = await registry.blob({ repo: 'library/app', digest, method: 'HEAD', authorization: 'Bearer anon' });
+    expect(head.headers['content-length']).toBe(String(data.length));
+    expect(upstream.calls.length).toBe(before);
+    const err = (await registry.blob({ repo: 'library/app', digest, method: 'GET', range: `bytes=${data.length}-`, authorization: 'Bearer anon' }).catch((e: unknown) => e)) as RegistryError;
+    expect(err.status).toBe(416);
+  });
+});
+
+describe('passthrough access: the upstream decides who reads cached content', () => {
+  beforeEach(async () => {
+    await build(true);
+  });
+
+  test('a private image cached for one user is not served to an anonymous one', async () => {
+    upstream.tag('private/app', 'latest', 'secret');
+    const data = randomBytes(10_000);
+    const blob = upstream.blob(data);
+    const alice = { repo: 'private/app', authorization: 'Bearer alice' };
+    await body(await registry.manifest(req('latest', alice)));
+    await readAll((await registry.blob({ ...alice, digest: blob, method: 'GET' })).body);
+    const anon = { repo: 'private/app', authorization: 'Bearer anon-1' };
+    await expect(registry.manifest(req('latest', anon))).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    await expect(registry.blob({ ...anon, digest: blob, method: 'GET' })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    await expect(registry.blob({ repo: 'private/app', digest: blob, method: 'GET' })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+  });
+
+  test('an accepted token is remembered: a warm pull costs no upstream call', async () => {
+    upstream.tag('library/app', 'latest', 'v1');
+    await body(await registry.manifest(req('latest')));
+    const before = upstream.calls.length;
+    await body(await registry.manifest(req('latest')));
+    expect(upstream.calls.length).toBe(before);
+    await body(await registry.manifest(req('latest', { authorization: 'Bearer anon-other' })));
+    expect(upstream.calls.length).toBe(before + 1);
+  });
+
+  test('while the upstream is down, public content goes to anyone, private content only to known tokens', async () => {
+    const pub = upstream.tag('library/app', 'latest', 'v1');
+    const priv = upstream.tag('private/app', 'latest', 'secret');
+    access.noteAnonymousToken('anon-first');
+    await body(await registry.manifest(req(pub, { authorization: 'Bearer anon-first' })));
+    await body(await registry.manifest(req(priv, { repo: 'private/app', authorization: 'Bearer alice' })));
+    upstream.fault = () => 'hang-up';
+    expect(await body(await registry.manifest(req(pub, { authorization: 'Bearer anon-new' })))).toContain('v1');
+    expect(await body(await registry.manifest(req(priv, { repo: 'private/app', authorization: 'Bearer alice' })))).toContain('secret');
+    await expect(registry.manifest(req(priv, { repo: 'private/app', authorization: 'Bearer anon-new' }))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+});
