@@ -4,6 +4,7 @@
  * redirects to it. It must never see an `Authorization` header; it records every request.
  */
 import { createReadStream, statSync } from 'node:fs';
+import { Transform, type TransformCallback } from 'node:stream';
 import { join, normalize } from 'node:path';
 import { startHttp, type Started } from './http-server.js';
 
@@ -14,15 +15,30 @@ export interface CdnCall {
   range: string | undefined;
 }
 
+/** How the CDN misbehaves for a request (fault injection). */
+export interface CdnFault {
+  /** Close the connection after this many body bytes. */
+  cutAfter?: number;
+  /** Flip the byte at this offset of the body. */
+  corruptAt?: number;
+  /** Send the body in 64 KiB chunks with this pause between them. */
+  chunkDelayMs?: number;
+}
+
 export interface Cdn extends Started {
   calls: CdnCall[];
+  fault: ((call: CdnCall) => CdnFault | undefined) | undefined;
+  /** Body bytes sent, over all requests. */
+  bytesSent(): number;
 }
 
 export async function startCdn(storageRoot: string, host = '127.0.0.2'): Promise<Cdn> {
   const calls: CdnCall[] = [];
+  const state: { fault: Cdn['fault']; sent: number } = { fault: undefined, sent: 0 };
   const started = await startHttp((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    calls.push({ method: req.method ?? 'GET', path, authorization: req.headers.authorization, range: req.headers.range });
+    const call = { method: req.method ?? 'GET', path, authorization: req.headers.authorization, range: req.headers.range };
+    calls.push(call);
     const file = normalize(join(storageRoot, path));
     if (!file.startsWith(storageRoot) || !path.startsWith('/docker/registry/v2/blobs/')) {
       res.writeHead(404).end();
@@ -45,7 +61,44 @@ export async function startCdn(storageRoot: string, host = '127.0.0.2'): Promise
       res.end();
       return;
     }
-    createReadStream(file, { start, end }).pipe(res);
+    const fault = state.fault?.(call);
+    createReadStream(file, { start, end, highWaterMark: 64 * 1024 }).pipe(misbehave(fault, (n) => (state.sent += n), () => res.destroy())).pipe(res);
   }, host);
-  return { ...started, calls };
+  return {
+    ...started,
+    calls,
+    bytesSent: () => state.sent,
+    get fault() {
+      return state.fault;
+    },
+    set fault(value) {
+      state.fault = value;
+    },
+  };
+}
+
+/** Passes bytes through, cutting, corrupting or slowing them as the fault says. */
+function misbehave(fault: CdnFault | undefined, count: (n: number) => void, hangUp: () => void): Transform {
+  let offset = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      let out = chunk;
+      if (fault?.corruptAt !== undefined && fault.corruptAt >= offset && fault.corruptAt < offset + chunk.length) {
+        out = Buffer.from(chunk);
+        out[fault.corruptAt - offset]! ^= 0xff;
+      }
+      if (fault?.cutAfter !== undefined && offset + out.length > fault.cutAfter) {
+        const keep = out.subarray(0, Math.max(0, fault.cutAfter - offset));
+        offset += keep.length;
+        count(keep.length);
+        this.push(keep);
+        setTimeout(hangUp, 20);
+        return;
+      }
+      offset += out.length;
+      count(out.length);
+      if (fault?.chunkDelayMs) setTimeout(() => done(null, out), fault.chunkDelayMs);
+      else done(null, out);
+    },
+  });
 }

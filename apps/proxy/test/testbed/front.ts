@@ -14,7 +14,9 @@ export interface FrontCall {
 
 /** A canned answer the front gives instead of forwarding (fault injection). */
 export interface FrontFault {
-  status: number;
+  /** Drop the connection without answering (upstream down). */
+  hangUp?: boolean;
+  status?: number;
   headers?: Record<string, string>;
   body?: string;
 }
@@ -33,8 +35,12 @@ export async function startFront(target: { host: string; port: number }): Promis
     const call = { method: req.method ?? 'GET', path: req.url ?? '/', authorization: req.headers.authorization };
     calls.push(call);
     const fault = state.fault?.(call);
+    if (fault?.hangUp) {
+      req.socket.destroy();
+      return;
+    }
     if (fault) {
-      res.writeHead(fault.status, fault.headers).end(fault.body);
+      res.writeHead(fault.status ?? 500, fault.headers).end(fault.body);
       return;
     }
     const upstream = http.request({ host: target.host, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {

@@ -14,7 +14,7 @@ export interface TestMirror extends Mirror {
 }
 
 export async function startTestMirror(bed: Testbed, overrides: Partial<ConfigInput> = {}): Promise<TestMirror> {
-  const data = tempDir('mirror');
+  const data = overrides.dataDir ? { path: overrides.dataDir, remove: () => {} } : tempDir('mirror');
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {

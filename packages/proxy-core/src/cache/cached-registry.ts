@@ -171,7 +171,8 @@ export class CachedRegistry implements RegistrySource {
     let owner = false;
     const acquired = await this.options.fills.acquire(request.digest, () => {
       owner = true;
-      return this.upstream.blob({ ...request, method: 'GET', range: undefined, conditional: undefined });
+      // No client signal: the fill serves every asker and the cache, not just this client.
+      return this.upstream.blob({ ...request, method: 'GET', range: undefined, conditional: undefined, signal: undefined });
     });
     if (owner) this.options.access?.allow(request.authorization, this.options.registry, request.repo);
     else await this.authorize(request, check);
