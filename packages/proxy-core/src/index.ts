@@ -27,3 +27,4 @@ export * from './cache/manifest-cache.js';
 export * from './cache/access-memo.js';
 export * from './cache/responses.js';
 export * from './cache/cached-registry.js';
+export * from './cache/verify-stream.js';

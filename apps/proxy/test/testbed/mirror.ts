@@ -10,6 +10,7 @@ export interface TestMirror extends Mirror {
   logs: string[];
   /** `127.0.0.1:port`, as clients are configured with it. */
   hostPort: string;
+  dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -37,6 +38,7 @@ export async function startTestMirror(bed: Testbed, overrides: Partial<ConfigInp
     ...mirror,
     logs,
     hostPort,
+    dataDir: config.dataDir,
     async stop() {
       await mirror.drain();
       data.remove();

@@ -92,5 +92,6 @@ async function startCdnOn(storageRoot: string, port: number): Promise<Cdn> {
   const cdn = await startCdn(storageRoot, '127.0.0.2');
   await cdn.close();
   await new Promise<void>((resolve) => cdn.server.listen(port, '127.0.0.2', resolve));
-  return { ...cdn, port, url: `http://127.0.0.2:${port}`, close: cdn.close };
+  // Mutated in place: a spread copy would lose the `fault` accessor.
+  return Object.assign(cdn, { port, url: `http://127.0.0.2:${port}` });
 }

@@ -147,16 +147,20 @@ export class BlobFill extends EventEmitter {
     stream.on('error', () => {});
     const pump = async (): Promise<void> => {
       if (stream.destroyed) return;
-      const limit = end ?? (fill.state === 'verified' ? fill.written : Infinity);
-      if (position >= limit) {
-        stream.push(null);
-        return;
-      }
       if (fill.state === 'failed') {
         stream.destroy(fill.error);
         return;
       }
-      const available = Math.min(fill.written, limit) - position;
+      const verified = fill.state === 'verified';
+      const stop = end ?? fill.size ?? (verified ? fill.written : Infinity);
+      if (verified && position >= stop) {
+        stream.push(null);
+        return;
+      }
+      // The last byte of every response waits for verification: a client that received
+      // its whole Content-Length would otherwise see a clean end of corrupt content.
+      const ceiling = Math.min(fill.written, verified ? stop : stop - 1);
+      const available = ceiling - position;
       if (available <= 0) {
         waiting = true;
         return;

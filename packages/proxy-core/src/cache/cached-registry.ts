@@ -25,6 +25,7 @@ import type { FillCoordinator } from './fill-coordinator.js';
 import { MAX_MANIFEST_BYTES, type CachedManifest, type ManifestCache } from './manifest-cache.js';
 import { parseRange } from './range.js';
 import { accepts, blobHeaders, manifestResponse } from './responses.js';
+import { verifyingStream } from './verify-stream.js';
 
 /** The media types whose tag → digest mapping is recorded (schema1 is signed per request). */
 const TAGGABLE_TYPES = new Set([
@@ -180,12 +181,19 @@ export class CachedRegistry implements RegistrySource {
       case 'fill':
         return this.serveFill(request, acquired.fill);
       case 'direct':
-        if (!request.range) return acquired.response;
+        if (!request.range) return this.verified(request.digest, acquired.response);
         acquired.response.body?.destroy();
         return this.upstream.blob(request);
       case 'none':
-        return this.upstream.blob(request);
+        return request.range ? this.upstream.blob(request) : this.verified(request.digest, await this.upstream.blob(request));
     }
+  }
+
+  /** A full blob served uncached still never reaches the client corrupt. */
+  private verified(digest: string, response: RegistryResponse): RegistryResponse {
+    if (response.status !== 200 || !response.body) return response;
+    const length = response.headers['content-length'];
+    return { ...response, body: verifyingStream(response.body, digest, length ? Number(length) : undefined) };
   }
 
   private async serveStored(request: BlobRequest, size: number): Promise<RegistryResponse | undefined> {
