@@ -1,11 +1,12 @@
 /** The listening socket: TLS with each key format, slow-client guard, graceful drain. */
 import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import { join } from 'node:path';
-import { DIGEST, fakeUpstream, mirrorOf } from './fake-upstream.js';
+import { fakeUpstream, mirrorOf } from './fake-upstream.js';
 import { tempDir } from '../testbed/tmp.js';
 
 const dir = tempDir('tls');
@@ -87,7 +88,8 @@ describe('graceful drain', () => {
     });
     cleanup.push(() => upstream.close());
     const mirror = await mirrorOf(upstream);
-    const inflight = fetch(`${mirror.url}/v2/library/x/blobs/${DIGEST}`, { headers: { authorization: 'Bearer t' } }).then(async (r) => (await r.arrayBuffer()).byteLength);
+    const zeros = `sha256:${createHash('sha256').update(Buffer.alloc(30000)).digest('hex')}`;
+    const inflight = fetch(`${mirror.url}/v2/library/x/blobs/${zeros}`, { headers: { authorization: 'Bearer t' } }).then(async (r) => (await r.arrayBuffer()).byteLength);
     await new Promise((r) => setTimeout(r, 30));
     const drained = mirror.stop();
     await expect(fetch(`${mirror.url}/healthz`)).rejects.toThrow();
