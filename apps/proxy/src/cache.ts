@@ -23,6 +23,8 @@ export interface Cache {
   access: AccessMemo | undefined;
   /** Bytes kept before eviction (fs store), for the start-up log. */
   maxSize: number | undefined;
+  /** Releases connections (S3 client) at shutdown. */
+  close(): void;
 }
 
 export async function createCache(config: Config, logger: Logger): Promise<Cache> {
@@ -31,8 +33,9 @@ export async function createCache(config: Config, logger: Logger): Promise<Cache
   let objects: ObjectStore;
   let maxSize: number | undefined;
   let makeRoom: ((bytes: number) => Promise<number>) | undefined;
+  let close = (): void => {};
   if (config.cache.store === 's3') {
-    ({ store, objects } = createS3Stores(config.cache.s3!));
+    ({ store, objects, close } = createS3Stores(config.cache.s3!));
     await mkdir(tmpDir, { recursive: true });
   } else {
     await mkdir(config.dataDir, { recursive: true });
@@ -53,5 +56,5 @@ export async function createCache(config: Config, logger: Logger): Promise<Cache
     log: (level, fields, message) => logger[level](fields, message),
   });
   const access = config.auth.mode === 'passthrough' ? new AccessMemo() : undefined;
-  return { store, fills, manifests: new ManifestCache(objects), access, maxSize };
+  return { store, fills, manifests: new ManifestCache(objects), access, maxSize, close };
 }

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     mirror.logger.info({ signal }, 'draining');
-    void mirror.drain().then(() => {
+    void mirror.stop().then(() => {
       mirror.logger.info('stopped');
       process.exit(0);
     });

@@ -14,6 +14,8 @@ export interface Mirror extends RunningServer {
   logger: Logger;
   publicUrl: URL;
   cache: Cache;
+  /** Drains the server, then releases the cache's connections. */
+  stop(): Promise<void>;
 }
 
 export async function startMirror(config: Config, logDestination?: DestinationStream): Promise<Mirror> {
@@ -27,5 +29,11 @@ export async function startMirror(config: Config, logDestination?: DestinationSt
   if (!config.publicUrl) logger.warn({ publicUrl: publicUrl.href }, 'publicUrl not configured: clients on other hosts will be sent to this address for tokens; set publicUrl');
   running.server.on('request', createApp({ router, publicUrl, logger }).callback());
   logger.info({ url: running.url, publicUrl: publicUrl.href, registries: Object.keys(config.registries), dataDir: config.dataDir, cache: { store: config.cache.store, maxSize: cache.maxSize } }, 'docxy listening');
-  return { ...running, logger, publicUrl, cache };
+  const stop = async (): Promise<void> => {
+    await running.drain();
+    // Fills outlive their clients; let them commit before the store's connections close.
+    await cache.fills.settle();
+    cache.close();
+  };
+  return { ...running, logger, publicUrl, cache, stop };
 }

@@ -28,3 +28,4 @@ export * from './cache/access-memo.js';
 export * from './cache/responses.js';
 export * from './cache/cached-registry.js';
 export * from './cache/verify-stream.js';
+export * from './cache/s3-blob-store.js';

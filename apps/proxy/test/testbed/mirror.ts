@@ -40,7 +40,7 @@ export async function startTestMirror(bed: Testbed, overrides: Partial<ConfigInp
     hostPort,
     dataDir: config.dataDir,
     async stop() {
-      await mirror.drain();
+      await mirror.stop();
       data.remove();
     },
   };

@@ -31,7 +31,7 @@ export async function mirrorOf(upstream: Started, overrides: Partial<ConfigInput
     validateConfig({ listen: '127.0.0.1:0', dataDir: data.path, registries: { 'docker.io': { url: upstream.url } }, upstream: { retries: 0 }, ...overrides }),
     sink,
   );
-  return { ...mirror, logs, stop: async () => { await mirror.drain(); data.remove(); } };
+  return { ...mirror, logs, stop: async () => { await mirror.stop(); data.remove(); } };
 }
 
 export const DIGEST = `sha256:${'c'.repeat(64)}`;

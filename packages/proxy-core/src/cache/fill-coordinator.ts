@@ -41,6 +41,11 @@ export class FillCoordinator {
     return this.fills.size;
   }
 
+  /** Resolves once every fill running now has ended (used when shutting down). */
+  async settle(): Promise<void> {
+    await Promise.all([...this.fills.values()].map((fill) => fill.finished));
+  }
+
   get(digest: string): BlobFill | undefined {
     return this.fills.get(digest);
   }
