@@ -2,8 +2,9 @@
 # Installs the Debian packages the end-to-end tests drive (the real registry, the real
 # clients, openssl for test certificates) when any is missing. Needs root for apt-get.
 set -euo pipefail
+# Extra "command:package" pairs may be given as arguments (the benchmark adds nginx, wrk).
 need=()
-for pair in docker-registry:docker-registry skopeo:skopeo podman:podman containerd:containerd ctr:containerd openssl:openssl; do
+for pair in docker-registry:docker-registry skopeo:skopeo podman:podman containerd:containerd ctr:containerd openssl:openssl "$@"; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -117,6 +117,29 @@ describe('coalescing', () => {
     expect(upstream.server.requests).toHaveLength(1);
   });
 
+  test('a reader far behind the download reads the spool; one at its head is fed from memory', async () => {
+    const data = randomBytes(12 * 1024 * 1024);
+    const digest = digestOf(data);
+    const upstream = await trickle(data);
+    const { fills } = await setup();
+    const acquired = await fills.acquire(digest, opener(upstream.server.url));
+    if (acquired.kind !== 'fill') throw new Error('expected a fill');
+    const fill = acquired.fill;
+    // Attach once more than the in-memory window (8 MiB) has been written.
+    const late = new Promise<Buffer>((resolve) => {
+      const onProgress = (): void => {
+        if (fill.written < 9 * 1024 * 1024) return;
+        fill.off('progress', onProgress);
+        resolve(readAll(fill.reader()));
+      };
+      fill.on('progress', onProgress);
+    });
+    const head = readAll(fill.reader());
+    upstream.open();
+    expect((await late).equals(data)).toBe(true);
+    expect((await head).equals(data)).toBe(true);
+  });
+
   test('a range on a cold blob is served from the fill', async () => {
     const data = randomBytes(300_000);
     const upstream = await trickle(data);

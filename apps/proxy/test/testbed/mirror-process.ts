@@ -6,10 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from './http-server.js';
 import type { Testbed } from './testbed.js';
 
-const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+// apps/proxy/dist/main.js, whether this file runs from test/ (jest) or dist-bench/ (bench).
+const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/dist-bench\/$/, '/');
+const MAIN = join(PACKAGE_ROOT, 'dist', 'main.js');
 
 export interface MirrorProcess {
   url: string;
+  pid: number;
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
@@ -17,7 +20,7 @@ export async function spawnMirror(bed: Testbed, dataDir: string): Promise<Mirror
   const port = await freePort();
   const config = join(dataDir, '..', `docxy-${port}.yml`);
   writeFileSync(config, [`listen: "127.0.0.1:${port}"`, `dataDir: "${dataDir}"`, 'registries:', '  docker.io:', `    url: "${bed.upstreamUrl}"`, `    trustedRealms: ["${bed.token.realm}"]`, ''].join('\n'));
-  const child: ChildProcess = spawn(process.execPath, [MAIN, '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...(process.env.DOCXY_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), MAIN, '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const url = `http://127.0.0.1:${port}`;
@@ -32,6 +35,7 @@ export async function spawnMirror(bed: Testbed, dataDir: string): Promise<Mirror
   }
   return {
     url,
+    pid: child.pid!,
     kill: (signal) =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

@@ -16,6 +16,10 @@ import { Digester } from './digester.js';
 import type { ByteRange } from './blob-store.js';
 
 const READ_CHUNK = 256 * 1024;
+/** Upstream bytes that may wait in memory for the disk, per fill. */
+const MAX_PENDING = 4 * 1024 * 1024;
+/** Recently written bytes kept in memory for readers at the head of the download, per fill. */
+const RECENT_BYTES = 8 * 1024 * 1024;
 
 export type FillState = 'running' | 'verified' | 'failed';
 
@@ -42,6 +46,12 @@ export class BlobFill extends EventEmitter {
   private spoolRemoved = false;
   /** Set after commit (or failure) completes; the spool handle may close only then. */
   private ended = false;
+  /**
+   * The most recently written chunks, kept in memory (at most RECENT_BYTES) so readers
+   * following the download closely are fed without reading the spool back.
+   */
+  private readonly recent: Array<{ start: number; data: Buffer }> = [];
+  private recentBytes = 0;
 
   private constructor(private readonly options: FillOptions, private readonly writeHandle: FileHandle, readHandle: FileHandle) {
     super();
@@ -64,13 +74,7 @@ export class BlobFill extends EventEmitter {
   private async run(): Promise<void> {
     const digester = new Digester(this.digest);
     try {
-      for await (const chunk of this.options.body) {
-        const buf = chunk as Buffer;
-        digester.update(buf);
-        await this.writeHandle.write(buf, 0, buf.length, this.written);
-        this.written += buf.length;
-        this.emit('progress');
-      }
+      await this.copyToSpool(digester);
       await this.writeHandle.close();
       const { ok, actual } = digester.verify(this.size);
       if (!ok) {
@@ -97,6 +101,71 @@ export class BlobFill extends EventEmitter {
       this.emit('end');
       await this.releaseReadHandle();
     }
+  }
+
+  /**
+   * Copies the upstream body into the spool. Chunks that arrive while a write is in
+   * flight are batched into the next writev, so disk writes overlap network reads;
+   * at most MAX_PENDING bytes wait in memory before reading pauses.
+   */
+  private async copyToSpool(digester: Digester): Promise<void> {
+    const pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let inflight: Promise<void> | undefined;
+    let writeError: unknown;
+    const flush = (): void => {
+      inflight ??= (async () => {
+        try {
+          while (pending.length > 0) {
+            const batch = pending.splice(0);
+            const bytes = pendingBytes;
+            pendingBytes = 0;
+            await this.writeHandle.writev(batch, this.written);
+            this.remember(batch, this.written);
+            this.written += bytes;
+            this.emit('progress');
+          }
+        } catch (err) {
+          writeError = err;
+        } finally {
+          inflight = undefined;
+        }
+      })();
+    };
+    for await (const chunk of this.options.body) {
+      if (writeError) throw writeError;
+      const buf = chunk as Buffer;
+      digester.update(buf);
+      pending.push(buf);
+      pendingBytes += buf.length;
+      flush();
+      if (pendingBytes >= MAX_PENDING) await inflight;
+    }
+    while (inflight) await inflight;
+    if (writeError) throw writeError;
+  }
+
+  private remember(batch: Buffer[], start: number): void {
+    let offset = start;
+    for (const data of batch) {
+      this.recent.push({ start: offset, data });
+      offset += data.length;
+      this.recentBytes += data.length;
+    }
+    while (this.recentBytes > RECENT_BYTES && this.recent.length > 1) this.recentBytes -= this.recent.shift()!.data.length;
+  }
+
+  /** Bytes [position, position + max) from memory if still there, else undefined. */
+  private fromMemory(position: number, max: number): Buffer | undefined {
+    for (let i = this.recent.length - 1; i >= 0; i--) {
+      const chunk = this.recent[i]!;
+      if (position >= chunk.start + chunk.data.length) return undefined;
+      if (position >= chunk.start) {
+        const from = position - chunk.start;
+        return chunk.data.subarray(from, Math.min(chunk.data.length, from + max));
+      }
+    }
+    return undefined;
   }
 
   private async releaseReadHandle(): Promise<void> {
@@ -166,6 +235,12 @@ export class BlobFill extends EventEmitter {
         return;
       }
       const length = Math.min(READ_CHUNK, available);
+      const cached = fill.fromMemory(position, length);
+      if (cached) {
+        position += cached.length;
+        stream.push(cached);
+        return;
+      }
       const buf = Buffer.allocUnsafe(length);
       try {
         const { bytesRead } = await handle.read(buf, 0, length, position);

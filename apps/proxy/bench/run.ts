@@ -1,0 +1,129 @@
+/**
+ * `pnpm bench`: Docxy measured beside its peers in one run on this machine — the real
+ * registry stand-in (direct), distribution as a pull-through cache, and nginx sendfile.
+ * Prints one table; every Docxy figure stands next to the peer figure from the same run.
+ * Figures are measurements, not assertions: tests assert behaviour.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startTestbed, SERVICE, type Testbed } from '../test/testbed/testbed.js';
+import { singleImage, MT } from '../test/testbed/images.js';
+import { spawnMirror, type MirrorProcess } from '../test/testbed/mirror-process.js';
+import { tempDir } from '../test/testbed/tmp.js';
+import { startDistributionProxy, startNginx } from './peers.js';
+import { curlFanOut, curlGet, peakRss, wrkRate } from './measure.js';
+
+const BLOB_MB = Number(process.env.BENCH_BLOB_MB ?? 200);
+const PULLERS = Number(process.env.BENCH_PULLERS ?? 50);
+const ACCEPT = [MT.dockerList, MT.dockerManifest, MT.ociIndex, MT.ociManifest].join(', ');
+const MiB = 1024 * 1024;
+
+interface Row {
+  figure: string;
+  docxy: string;
+  peer: string;
+  ratio: string;
+  target: string;
+}
+const rows: Row[] = [];
+const mbps = (bytes: number, seconds: number): string => `${(bytes / MiB / seconds).toFixed(0)} MiB/s`;
+
+async function token(realm: string, repo: string, service: string): Promise<string> {
+  const res = await fetch(`${realm}?service=${encodeURIComponent(service)}&scope=repository:${repo}:pull`);
+  return ((await res.json()) as { token: string }).token;
+}
+
+async function main(): Promise<void> {
+  const work = tempDir('bench');
+  const bed: Testbed = await startTestbed();
+  const stops: Array<() => Promise<void>> = [() => bed.stop(), async () => work.remove()];
+  try {
+    process.stdout.write(`seeding a ${BLOB_MB} MiB layer...\n`);
+    const image = singleImage('bench', { payload: randomBytes(BLOB_MB * MiB), gzipLevel: 1 });
+    await bed.push('library/bench', image, ['latest']);
+    const layer = image.blobs[1]!;
+    const blobFile = join(work.path, 'blob');
+    writeFileSync(blobFile, layer.data);
+    const blobPath = `/v2/library/bench/blobs/${layer.digest}`;
+    const size = layer.data.length;
+
+    const docxy = async (name: string): Promise<MirrorProcess> => {
+      const mirror = await spawnMirror(bed, join(work.path, name));
+      stops.push(() => mirror.kill('SIGTERM'));
+      return mirror;
+    };
+    const distribution = async (name: string): Promise<string> => {
+      const proxy = await startDistributionProxy(join(work.path, name), bed.upstreamUrl);
+      stops.push(() => proxy.stop());
+      return proxy.url;
+    };
+    const nginx = await startNginx(join(work.path, 'nginx'), blobFile);
+    stops.push(() => nginx.stop());
+
+    // 1. Cold blob: through Docxy vs straight from the upstream (registry → 307 → CDN).
+    const directAuth = { authorization: `Bearer ${await token(bed.token.realm, 'library/bench', SERVICE)}` };
+    const direct = await curlGet(`${bed.upstreamUrl}${blobPath}`, directAuth);
+    const d1 = await docxy('docxy-1');
+    const d1Auth = { authorization: `Bearer ${await token(`${d1.url}/auth/token`, 'library/bench', 'docxy')}` };
+    const cold = await curlGet(`${d1.url}${blobPath}`, d1Auth);
+    rows.push({ figure: `cold blob (${BLOB_MB} MiB) throughput`, docxy: mbps(cold.bytes, cold.seconds), peer: `direct from upstream ${mbps(direct.bytes, direct.seconds)}`, ratio: (direct.seconds / cold.seconds).toFixed(2), target: '≥ 0.9' });
+
+    // 2. Warm blob: Docxy vs distribution's warm cache, nginx sendfile as the ceiling.
+    await new Promise((r) => setTimeout(r, 500)); // let the fill commit
+    const warm = await curlGet(`${d1.url}${blobPath}`, d1Auth);
+    const dist1 = await distribution('distribution-1');
+    await curlGet(`${dist1}${blobPath}`);
+    const distWarm = await curlGet(`${dist1}${blobPath}`);
+    const ceiling = await curlGet(`${nginx.url}/blob`);
+    rows.push({ figure: 'warm blob throughput', docxy: mbps(warm.bytes, warm.seconds), peer: `distribution ${mbps(distWarm.bytes, distWarm.seconds)}; nginx sendfile ${mbps(ceiling.bytes, ceiling.seconds)}`, ratio: (distWarm.seconds / warm.seconds).toFixed(2), target: '≥ 1.2' });
+
+    // 3–5. PULLERS concurrent cold pulls of the blob: upstream bytes, wall time, peak RSS.
+    const single = cold.seconds;
+    const d2 = await docxy('docxy-2');
+    const d2Auth = { authorization: `Bearer ${await token(`${d2.url}/auth/token`, 'library/bench', 'docxy')}` };
+    let sentBefore = bed.cdn.bytesSent();
+    const fan = await curlFanOut(`${d2.url}${blobPath}`, d2Auth, PULLERS);
+    const docxyUpstream = bed.cdn.bytesSent() - sentBefore;
+    const rss = peakRss(d2.pid);
+    const complete = fan.downloads.filter((d) => d.status === 200 && d.bytes === size).length;
+    const dist2 = await distribution('distribution-2');
+    sentBefore = bed.cdn.bytesSent();
+    const distFan = await curlFanOut(`${dist2}${blobPath}`, {}, PULLERS);
+    const distUpstream = bed.cdn.bytesSent() - sentBefore;
+    const distComplete = distFan.downloads.filter((d) => d.status === 200 && d.bytes === size).length;
+    rows.push({ figure: `${PULLERS} concurrent cold pulls: bytes fetched upstream`, docxy: `${(docxyUpstream / size).toFixed(2)} × blob (${complete}/${PULLERS} complete)`, peer: `distribution ${(distUpstream / size).toFixed(2)} × blob (${distComplete}/${PULLERS} complete)`, ratio: '', target: '= 1 × blob' });
+    rows.push({ figure: `${PULLERS} concurrent cold pulls: wall time / one cold pull`, docxy: `${fan.seconds.toFixed(2)} s / ${single.toFixed(2)} s`, peer: `distribution ${distFan.seconds.toFixed(2)} s`, ratio: (fan.seconds / single).toFixed(2), target: '≤ 1.5' });
+    rows.push({ figure: 'peak RSS of the Docxy process during the fan-out', docxy: `${(rss / MiB).toFixed(0)} MiB`, peer: '', ratio: '', target: '≤ 200 MiB' });
+
+    // 6. Cached manifest by digest, wrk with 50 connections.
+    const manifestPath = `/v2/library/bench/manifests/${image.top.digest}`;
+    await curlGet(`${d1.url}${manifestPath}`, { ...d1Auth, accept: ACCEPT });
+    await curlGet(`${dist1}${manifestPath}`, { accept: ACCEPT });
+    const docxyRate = await wrkRate(`${d1.url}${manifestPath}`, { ...d1Auth, accept: ACCEPT });
+    const distRate = await wrkRate(`${dist1}${manifestPath}`, { accept: ACCEPT });
+    rows.push({ figure: 'cached manifest-by-digest requests/s (wrk, 50 connections)', docxy: `${docxyRate.rps.toFixed(0)} (${docxyRate.non2xx} non-2xx)`, peer: `distribution ${distRate.rps.toFixed(0)} (${distRate.non2xx} non-2xx)`, ratio: (docxyRate.rps / distRate.rps).toFixed(2), target: '≥ 2' });
+
+    // 7. 20 pulls of an unchanged tag: manifest GETs that reach the upstream.
+    const gets = (): number => bed.front.manifestGets().length;
+    let before = gets();
+    for (let i = 0; i < 20; i++) await curlGet(`${d1.url}/v2/library/bench/manifests/latest`, { ...d1Auth, accept: ACCEPT });
+    const docxyGets = gets() - before;
+    before = gets();
+    for (let i = 0; i < 20; i++) await curlGet(`${dist1}/v2/library/bench/manifests/latest`, { accept: ACCEPT });
+    const distGets = gets() - before;
+    rows.push({ figure: 'upstream manifest GETs for 20 pulls of an unchanged tag', docxy: String(docxyGets), peer: `distribution ${distGets}`, ratio: '', target: '≤ 1 (distinct manifests)' });
+
+    const digest = createHash('sha256').update(layer.data).digest('hex').slice(0, 12);
+    process.stdout.write(`\nDocxy benchmark — blob sha256:${digest}…, ${BLOB_MB} MiB, ${PULLERS} pullers, node ${process.version}\n\n`);
+    process.stdout.write('| figure | Docxy | peer (same run) | ratio | target |\n|---|---|---|---|---|\n');
+    for (const row of rows) process.stdout.write(`| ${row.figure} | ${row.docxy} | ${row.peer} | ${row.ratio} | ${row.target} |\n`);
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
