@@ -74,7 +74,8 @@ export class FsBlobStore implements BlobStore {
     }
     this.index.touch(digest);
     const unpin = this.index.pin(digest);
-    const stream = handle.createReadStream(range ? { start: range.start, end: range.end } : {});
+    // 1 MiB reads: a quarter of the syscalls of the 64 KiB default on multi-GB layers.
+    const stream = handle.createReadStream({ highWaterMark: 1024 * 1024, ...(range ? { start: range.start, end: range.end } : {}) });
     stream.once('close', unpin);
     return stream;
   }
