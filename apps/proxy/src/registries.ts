@@ -11,6 +11,7 @@ export function createFetcher(config: Config): Fetcher {
       headersTimeoutMs: config.upstream.headersTimeoutMs,
       idleTimeoutMs: config.upstream.idleTimeoutMs,
       maxSockets: config.upstream.maxSockets,
+      addressPolicy: { allowPrivate: config.upstream.allowPrivateNetworks },
     },
     retry: { retries: config.upstream.retries },
   });
@@ -18,7 +19,6 @@ export function createFetcher(config: Config): Fetcher {
 
 export function createRouter(config: Config, fetcher: Fetcher, cache: Cache): RegistryRouter {
   const registries = new Map<string, RoutedRegistry>();
-  let router: RegistryRouter | undefined;
   for (const [name, entry] of Object.entries(config.registries)) {
     const upstream: UpstreamConfig = {
       name,
@@ -27,15 +27,6 @@ export function createRouter(config: Config, fetcher: Fetcher, cache: Cache): Re
       libraryPrefix: name === 'docker.io',
     };
     const discovery = new RealmDiscovery(upstream, fetcher);
-    // Scopes are the client's view of names; map each to this registry's name, drop others.
-    const mapName = (clientName: string): string | undefined => {
-      try {
-        const route = router!.resolve(clientName);
-        return route.registry.upstream.name === name ? route.upstreamName : undefined;
-      } catch {
-        return undefined;
-      }
-    };
     const source = new CachedRegistry({
       registry: name,
       upstream: new UpstreamRegistry(upstream, fetcher),
@@ -47,9 +38,8 @@ export function createRouter(config: Config, fetcher: Fetcher, cache: Cache): Re
       maxStaleMs: config.cache.maxStale,
       redirectBlobs: config.cache.redirect,
     });
-    const tokens = new TokenRelay(discovery, fetcher, mapName, cache.access && ((token) => cache.access!.noteAnonymousToken(token)));
-    registries.set(name, { upstream, source, tokens });
+    const tokens = new TokenRelay(discovery, fetcher, cache.access && ((token) => cache.access!.noteAnonymousToken(token)));
+    registries.set(name, { upstream, source, tokens, hosts: entry.hosts });
   }
-  router = new RegistryRouter(registries, config.defaultRegistry);
-  return router;
+  return new RegistryRouter(registries, config.defaultRegistry);
 }

@@ -1,8 +1,9 @@
 /**
  * Which upstream registry a request is for, and the repository name the upstream
- * knows. Sources, in order: containerd's `?ns=<registry>`, a path prefix naming a
- * configured registry (`/v2/ghcr.io/owner/img/...`), else the default registry.
- * A name that maps to no configured registry is NAME_UNKNOWN: it never causes a fetch.
+ * knows. Sources, in order: containerd's `?ns=<registry>`, a host alias
+ * (`ghcr.mirror.example.com`), a path prefix naming a configured registry
+ * (`/v2/ghcr.io/owner/img/...`), else the default registry. A name that maps to no
+ * configured registry is NAME_UNKNOWN: nothing a client sends names a host to fetch from.
  */
 import { RegistryError, assertName, withLibraryPrefix, type RegistrySource, type TokenRelay, type UpstreamConfig } from '@docxy/proxy-core';
 
@@ -10,6 +11,15 @@ export interface RoutedRegistry {
   upstream: UpstreamConfig;
   source: RegistrySource;
   tokens: TokenRelay;
+  /** Host aliases that select this registry. */
+  hosts: string[];
+}
+
+/** What in a request can name a registry. */
+export interface RouteHints {
+  ns?: string;
+  /** The request's host name (no port), matched against configured aliases only. */
+  host?: string;
 }
 
 export interface Route {
@@ -19,23 +29,29 @@ export interface Route {
 }
 
 export class RegistryRouter {
+  private readonly aliases = new Map<string, string>();
+
   constructor(
     private readonly registries: ReadonlyMap<string, RoutedRegistry>,
     private readonly defaultName: string,
   ) {
     if (!registries.has(defaultName)) throw new Error(`default registry ${defaultName} is not configured`);
+    for (const [name, registry] of registries) for (const host of registry.hosts) this.aliases.set(host, name);
   }
 
   get default(): RoutedRegistry {
     return this.registries.get(this.defaultName)!;
   }
 
-  resolve(clientName: string, ns?: string): Route {
+  resolve(clientName: string, hints: RouteHints = {}): Route {
     assertName(clientName);
     let registryName = this.defaultName;
     let name = clientName;
-    if (ns !== undefined) {
-      registryName = ns === 'index.docker.io' || ns === 'registry-1.docker.io' ? 'docker.io' : ns;
+    const alias = hints.host ? this.aliases.get(hints.host.toLowerCase()) : undefined;
+    if (hints.ns !== undefined) {
+      registryName = hints.ns === 'index.docker.io' || hints.ns === 'registry-1.docker.io' ? 'docker.io' : hints.ns;
+    } else if (alias) {
+      registryName = alias;
     } else {
       const slash = clientName.indexOf('/');
       const first = slash > 0 ? clientName.slice(0, slash) : '';

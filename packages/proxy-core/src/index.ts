@@ -29,3 +29,4 @@ export * from './cache/responses.js';
 export * from './cache/cached-registry.js';
 export * from './cache/verify-stream.js';
 export * from './cache/s3-blob-store.js';
+export * from './net/address-policy.js';

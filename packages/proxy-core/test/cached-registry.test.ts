@@ -19,7 +19,7 @@ import { createFetcherStack } from '../src/upstream/fetcher-stack.js';
 import { RegistryError } from '../src/errors.js';
 import type { ManifestRequest, RegistryResponse } from '../src/registry-source.js';
 import { OCI_INDEX, OCI_MANIFEST, startFakeRegistry, type FakeRegistry } from './fake-registry.js';
-import { readAll } from './servers.js';
+import { readAll, LOOPBACK } from './servers.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -39,7 +39,7 @@ async function build(withAccess: boolean): Promise<void> {
   access = new AccessMemo({ now: () => clock });
   registry = new CachedRegistry({
     registry: 'docker.io',
-    upstream: new UpstreamRegistry({ name: 'docker.io', url: new URL(upstream.url), trustedRealms: [], libraryPrefix: true }, createFetcherStack({ retry: { retries: 0 } })),
+    upstream: new UpstreamRegistry({ name: 'docker.io', url: new URL(upstream.url), trustedRealms: [], libraryPrefix: true }, createFetcherStack({ base: LOOPBACK, retry: { retries: 0 } })),
     store,
     fills: new FillCoordinator({ spoolDir: store.tmpDir, store, space: new SpaceGuard({ dir: store.tmpDir, marginBytes: 0 }) }),
     manifests: new ManifestCache(new FsObjectStore(join(root, 'meta'), store.tmpDir)),

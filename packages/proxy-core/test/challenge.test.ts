@@ -58,4 +58,14 @@ describe('realm trust', () => {
     ['http://registry-1.docker.io/token', false],
     ['file:///etc/passwd', false],
   ])('%s → %s', (realm, ok) => expect(isTrustedRealm(new URL(realm), registry, trusted)).toBe(ok));
+
+  test.each([
+    ['https://us-west1-docker.pkg.dev/v2/token', true],
+    ['https://a.b.pkg.dev/v2/token', true],
+    ['https://pkg.dev/v2/token', false],
+    ['https://evilpkg.dev/v2/token', false],
+    ['https://x.pkg.dev.evil.example/v2/token', false],
+    ['https://x.pkg.dev/v2/other', false],
+    ['http://x.pkg.dev/v2/token', false],
+  ])('wildcard realm %s → %s', (realm, ok) => expect(isTrustedRealm(new URL(realm), new URL('https://registry.k8s.io'), ['https://*.pkg.dev/v2/token'])).toBe(ok));
 });

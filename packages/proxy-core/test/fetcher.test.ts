@@ -3,7 +3,7 @@ import { baseFetcher } from '../src/fetch/base-fetcher.js';
 import { withRedirects } from '../src/fetch/redirects.js';
 import { withRetry } from '../src/fetch/retry.js';
 import { UpstreamUnavailableError, RegistryError } from '../src/errors.js';
-import { readAll, serve, type TestServer } from './servers.js';
+import { readAll, serve, type TestServer, LOOPBACK } from './servers.js';
 
 const servers: TestServer[] = [];
 async function server(handler: Parameters<typeof serve>[0], host?: string): Promise<TestServer> {
@@ -22,7 +22,7 @@ describe('base fetcher timeouts', () => {
     const s = await server(() => {
       /* never answers */
     });
-    const fetcher = baseFetcher({ headersTimeoutMs: 100 });
+    const fetcher = baseFetcher({ ...LOOPBACK, headersTimeoutMs: 100 });
     const err = await fetcher(get(`${s.url}/slow`)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamUnavailableError);
     expect((err as UpstreamUnavailableError).kind).toBe('headers');
@@ -35,7 +35,7 @@ describe('base fetcher timeouts', () => {
       res.write(Buffer.alloc(100));
       // ... and nothing more.
     });
-    const response = await baseFetcher({ idleTimeoutMs: 150 })(get(s.url));
+    const response = await baseFetcher({ ...LOOPBACK, idleTimeoutMs: 150 })(get(s.url));
     const err = await readAll(response.body).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamUnavailableError);
     expect((err as UpstreamUnavailableError).kind).toBe('idle');
@@ -54,7 +54,7 @@ describe('base fetcher timeouts', () => {
       }, 40);
     });
     // Idle timeout 150 ms, whole body takes ~400 ms.
-    const response = await baseFetcher({ idleTimeoutMs: 150, headersTimeoutMs: 150 })(get(s.url));
+    const response = await baseFetcher({ ...LOOPBACK, idleTimeoutMs: 150, headersTimeoutMs: 150 })(get(s.url));
     expect((await readAll(response.body)).toString()).toBe('x'.repeat(10));
   });
 
@@ -63,7 +63,7 @@ describe('base fetcher timeouts', () => {
     const url = s.url;
     await s.close();
     servers.pop();
-    const err = await baseFetcher()(get(url)).catch((e: unknown) => e);
+    const err = await baseFetcher(LOOPBACK)(get(url)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamUnavailableError);
     expect((err as UpstreamUnavailableError).status).toBe(502);
   });
@@ -71,14 +71,14 @@ describe('base fetcher timeouts', () => {
   test('a caller abort cancels the request', async () => {
     const s = await server(() => {});
     const controller = new AbortController();
-    const pending = baseFetcher()({ ...get(s.url), signal: controller.signal });
+    const pending = baseFetcher(LOOPBACK)({ ...get(s.url), signal: controller.signal });
     controller.abort(new Error('client went away'));
     await expect(pending).rejects.toThrow();
   });
 
   test('HEAD has no body and keeps headers', async () => {
     const s = await server((_req, res) => res.writeHead(200, { 'content-length': '42', 'docker-content-digest': 'sha256:x' }).end());
-    const response = await baseFetcher()({ url: new URL(s.url), method: 'HEAD', headers: {} });
+    const response = await baseFetcher(LOOPBACK)({ url: new URL(s.url), method: 'HEAD', headers: {} });
     expect(response.body).toBeNull();
     expect(response.headers.get('content-length')).toBe('42');
     expect(s.requests[0]!.method).toBe('HEAD');
@@ -91,7 +91,7 @@ describe('redirects', () => {
       res.writeHead(req.headers.authorization ? 400 : 200).end('blob');
     }, '127.0.0.2');
     const registry = await server((_req, res) => res.writeHead(307, { location: `${cdn.url}/blob?sig=1` }).end());
-    const response = await withRedirects(baseFetcher())(get(`${registry.url}/v2/a/blobs/x`, { authorization: 'Bearer secret' }));
+    const response = await withRedirects(baseFetcher(LOOPBACK))(get(`${registry.url}/v2/a/blobs/x`, { authorization: 'Bearer secret' }));
     expect(response.status).toBe(200);
     expect((await readAll(response.body)).toString()).toBe('blob');
     expect(registry.requests[0]!.headers.authorization).toBe('Bearer secret');
@@ -103,7 +103,7 @@ describe('redirects', () => {
       if (req.url === '/a') res.writeHead(302, { location: '/b' }).end();
       else res.writeHead(200).end(req.headers.authorization);
     });
-    const response = await withRedirects(baseFetcher())(get(`${s.url}/a`, { Authorization: 'Bearer same' }));
+    const response = await withRedirects(baseFetcher(LOOPBACK))(get(`${s.url}/a`, { Authorization: 'Bearer same' }));
     expect((await readAll(response.body)).toString()).toBe('Bearer same');
   });
 
@@ -113,7 +113,7 @@ describe('redirects', () => {
     ['a vetoed host', () => 'http://169.254.169.254/latest/meta-data', 'refused'],
   ])('refuses %s', async (_name, target, message) => {
     const s = await server((_req, res) => res.writeHead(302, { location: target(`http://127.0.0.1:${new URL(`http://${_req.headers.host}`).port}`) }).end());
-    const fetcher = withRedirects(baseFetcher(), { maxRedirects: 3, allowRedirect: (u) => u.hostname !== '169.254.169.254' });
+    const fetcher = withRedirects(baseFetcher(LOOPBACK), { maxRedirects: 3, allowRedirect: (u) => u.hostname !== '169.254.169.254' });
     const err = await fetcher(get(`${s.url}/start`)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RegistryError);
     expect((err as RegistryError).code).toBe('UNAVAILABLE');
@@ -125,21 +125,21 @@ describe('retry', () => {
   test('retries a 503 GET, then succeeds', async () => {
     let n = 0;
     const s = await server((_req, res) => (++n < 3 ? res.writeHead(503, { 'retry-after': '0' }).end() : res.writeHead(200).end('ok')));
-    const response = await withRetry(baseFetcher(), { retries: 2, baseDelayMs: 1 })(get(s.url));
+    const response = await withRetry(baseFetcher(LOOPBACK), { retries: 2, baseDelayMs: 1 })(get(s.url));
     expect(response.status).toBe(200);
     expect(s.requests).toHaveLength(3);
   });
 
   test('gives up after the configured retries and returns the last answer', async () => {
     const s = await server((_req, res) => res.writeHead(502).end());
-    const response = await withRetry(baseFetcher(), { retries: 1, baseDelayMs: 1 })(get(s.url));
+    const response = await withRetry(baseFetcher(LOOPBACK), { retries: 1, baseDelayMs: 1 })(get(s.url));
     expect(response.status).toBe(502);
     expect(s.requests).toHaveLength(2);
   });
 
   test('never retries 429 (quota) or POST', async () => {
     const s = await server((req, res) => res.writeHead(req.method === 'POST' ? 503 : 429).end());
-    const fetcher = withRetry(baseFetcher(), { retries: 3, baseDelayMs: 1 });
+    const fetcher = withRetry(baseFetcher(LOOPBACK), { retries: 3, baseDelayMs: 1 });
     expect((await fetcher(get(s.url))).status).toBe(429);
     expect((await fetcher({ url: new URL(s.url), method: 'POST', headers: {}, body: 'x' })).status).toBe(503);
     expect(s.requests).toHaveLength(2);
@@ -151,7 +151,7 @@ describe('retry', () => {
       if (++n === 1) req.socket.destroy();
       else res.writeHead(200).end('ok');
     });
-    const response = await withRetry(baseFetcher(), { retries: 1, baseDelayMs: 1 })(get(s.url));
+    const response = await withRetry(baseFetcher(LOOPBACK), { retries: 1, baseDelayMs: 1 })(get(s.url));
     expect(response.status).toBe(200);
   });
 });

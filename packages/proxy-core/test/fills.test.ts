@@ -15,7 +15,7 @@ import { baseFetcher } from '../src/fetch/base-fetcher.js';
 import type { RegistryResponse } from '../src/registry-source.js';
 import { pickHeaders } from '../src/registry-source.js';
 import { digestOf } from './blob-store-contract.js';
-import { readAll, serve, type TestServer } from './servers.js';
+import { readAll, serve, type TestServer, LOOPBACK } from './servers.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -65,7 +65,7 @@ async function setup() {
 }
 
 function opener(url: string): () => Promise<RegistryResponse> {
-  const fetcher = baseFetcher();
+  const fetcher = baseFetcher(LOOPBACK);
   return async () => {
     const response = await fetcher({ url: new URL(url), method: 'GET', headers: {} });
     return { status: response.status, headers: pickHeaders(response.headers), body: response.body };

@@ -33,3 +33,6 @@ export async function readAll(stream: NodeJS.ReadableStream | null | undefined):
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }
+
+/** Unit tests talk to servers on loopback, which production defaults refuse. */
+export const LOOPBACK = { addressPolicy: { allowPrivate: true } };

@@ -4,9 +4,10 @@ import { TokenRelay } from '../src/auth/token-relay.js';
 import { createFetcherStack } from '../src/upstream/fetcher-stack.js';
 import { withLibraryPrefix } from '../src/reference.js';
 import { RegistryError } from '../src/errors.js';
-import { serve, type TestServer } from './servers.js';
+import { serve, type TestServer, LOOPBACK } from './servers.js';
 
 const started: TestServer[] = [];
+const mapName = (name: string): string | undefined => (name === 'other.io/x' ? undefined : withLibraryPrefix(name));
 afterEach(async () => {
   await Promise.all(started.splice(0).map((s) => s.close()));
 });
@@ -23,10 +24,10 @@ async function setup(realmOf: (tokenUrl: string) => string, trusted: (tokenUrl: 
   });
   const registry = await serve((_req, res) => res.writeHead(401, { 'www-authenticate': `Bearer realm="${realmOf(tokens.url)}",service="upstream-svc"` }).end());
   started.push(tokens, registry);
-  const fetcher = createFetcherStack({ retry: { retries: 0 } });
+  const fetcher = createFetcherStack({ base: LOOPBACK, retry: { retries: 0 } });
   const upstream = { name: 'docker.io', url: new URL(registry.url), trustedRealms: trusted(tokens.url), libraryPrefix: true };
   const discovery = new RealmDiscovery(upstream, fetcher);
-  const relay = new TokenRelay(discovery, fetcher, (name) => (name === 'other.io/x' ? undefined : withLibraryPrefix(name)));
+  const relay = new TokenRelay(discovery, fetcher);
   return { tokens, registry, relay, discovery, bodies };
 }
 
@@ -34,13 +35,13 @@ describe('token relay', () => {
   test('GET: service set for the upstream, scopes fixed up, Basic credentials forwarded', async () => {
     const { tokens, registry, relay } = await setup((t) => `${t}/token`, (t) => [`${t}/token`]);
     const params = new URLSearchParams([['service', 'mirror'], ['scope', 'repository:redis:pull'], ['scope', 'repository:other.io/x:pull'], ['account', 'bob'], ['evil', '1']]);
-    const answer = await relay.relay({ method: 'GET', params, authorization: 'Basic Ym9iOnB3' });
+    const answer = await relay.relay({ method: 'GET', params, authorization: 'Basic Ym9iOnB3', mapName });
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.body.toString())).toEqual({ token: 't', expires_in: 300 });
     const seen = tokens.requests[0]!;
     expect(seen.url).toBe('/token?service=upstream-svc&scope=repository%3Alibrary%2Fredis%3Apull&account=bob');
     expect(seen.headers.authorization).toBe('Basic Ym9iOnB3');
-    await relay.relay({ method: 'GET', params, authorization: 'Bearer not-forwarded' });
+    await relay.relay({ method: 'GET', params, authorization: 'Bearer not-forwarded', mapName });
     expect(tokens.requests[1]!.headers.authorization).toBeUndefined();
     // The realm was discovered once and remembered.
     expect(registry.requests).toHaveLength(1);
@@ -49,7 +50,7 @@ describe('token relay', () => {
   test('POST: OAuth2 form with one space-joined scope field', async () => {
     const { tokens, relay, bodies } = await setup((t) => `${t}/token`, (t) => [`${t}/token`]);
     const params = new URLSearchParams({ grant_type: 'password', username: 'u', password: 'p', client_id: 'c', scope: 'repository:a:pull repository:b/c:pull', service: 'x' });
-    await relay.relay({ method: 'POST', params });
+    await relay.relay({ method: 'POST', params, mapName });
     expect(tokens.requests[0]!.method).toBe('POST');
     expect(Object.fromEntries(new URLSearchParams(bodies[0]))).toEqual({
       service: 'upstream-svc',
@@ -63,7 +64,7 @@ describe('token relay', () => {
 
   test('an untrusted realm is refused and never contacted', async () => {
     const { tokens, relay } = await setup((t) => `${t}/token`, () => []);
-    const err = await relay.relay({ method: 'GET', params: new URLSearchParams('scope=repository:a:pull'), authorization: 'Basic eDp5' }).catch((e: unknown) => e);
+    const err = await relay.relay({ method: 'GET', params: new URLSearchParams('scope=repository:a:pull'), authorization: 'Basic eDp5', mapName }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RegistryError);
     expect((err as RegistryError).code).toBe('UNAVAILABLE');
     expect(tokens.requests).toHaveLength(0);

@@ -4,8 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { configSchema, type Config, type ConfigInput } from './schema.js';
-import { DEFAULT_REGISTRIES, EMBEDDED_DEFAULTS } from './defaults.js';
+import type { z } from 'zod';
+import { configSchema, type Config, type ConfigInput, type ResolvedRegistry } from './schema.js';
+import { EMBEDDED_DEFAULTS } from './defaults.js';
+import { CATALOGUE } from './catalogue.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -88,14 +90,33 @@ export function validateConfig(raw: unknown): Config {
     });
     throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
   }
-  const config = result.data;
-  for (const [name, registry] of Object.entries(DEFAULT_REGISTRIES)) {
-    config.registries[name] = { url: registry.url, trustedRealms: [...registry.trustedRealms], ...config.registries[name] };
-  }
+  const { registries: overrides, ...rest } = result.data;
+  const config: Config = { ...rest, registries: resolveRegistries(overrides) };
   if (config.cache.store === 's3' && !config.cache.s3) throw new ConfigError('invalid configuration:\n  cache.s3: required when cache.store is "s3"');
   if (config.cache.redirect && config.cache.store !== 's3') throw new ConfigError('invalid configuration:\n  cache.redirect: needs cache.store "s3"');
   if (!config.registries[config.defaultRegistry]) throw new ConfigError(`invalid configuration:\n  defaultRegistry: "${config.defaultRegistry}" is not in registries`);
   return config;
+}
+
+/** Catalogue ← configuration; disabled entries dropped; an unknown name needs a url. */
+function resolveRegistries(overrides: z.output<typeof configSchema>['registries']): Record<string, ResolvedRegistry> {
+  const out: Record<string, ResolvedRegistry> = {};
+  for (const name of new Set([...Object.keys(CATALOGUE), ...Object.keys(overrides)])) {
+    const base = CATALOGUE[name];
+    const entry = overrides[name];
+    if (entry && !entry.enabled) continue;
+    const url = entry?.url ?? base?.url;
+    if (!url) throw new ConfigError(`invalid configuration:\n  registries.${name}.url: required for a registry outside the built-in catalogue`);
+    out[name] = { url, trustedRealms: entry?.trustedRealms ?? base?.trustedRealms ?? [], hosts: entry?.hosts ?? [] };
+  }
+  const seen = new Map<string, string>();
+  for (const [name, registry] of Object.entries(out)) {
+    for (const host of registry.hosts) {
+      if (seen.has(host)) throw new ConfigError(`invalid configuration:\n  registries.${name}.hosts: "${host}" is already an alias of ${seen.get(host)}`);
+      seen.set(host, name);
+    }
+  }
+  return out;
 }
 
 /**

@@ -9,9 +9,24 @@ const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/, '
 const httpUrl = z.url({ protocol: /^https?$/ });
 const positiveMs = (fallback: number) => z.number().int().positive().max(24 * 3600_000).default(fallback);
 
+const hostName = z.string().regex(/^[a-z0-9.-]+$/, 'a host name such as "ghcr.mirror.example.com"');
+/** A realm URL; its host may start with "*." to trust every subdomain. */
+const realmUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value.replace('://*.', '://wildcard.'));
+    return url.protocol === 'https:' || url.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}, 'expected an http(s) URL, optionally with a "*." host prefix');
+
+/** Every field optional: an entry may only adjust a catalogue registry (or disable it). */
 const registrySchema = z.strictObject({
-  url: httpUrl,
-  trustedRealms: z.array(httpUrl).default([]),
+  url: httpUrl.optional(),
+  trustedRealms: z.array(realmUrl).optional(),
+  /** Host aliases: requests whose Host is one of these go to this registry. */
+  hosts: z.array(hostName).default([]),
+  enabled: z.boolean().default(true),
 });
 
 export const configSchema = z.strictObject({
@@ -31,6 +46,8 @@ export const configSchema = z.strictObject({
     idleTimeoutMs: positiveMs(60_000),
     retries: z.number().int().min(0).max(5).default(2),
     maxSockets: z.number().int().positive().max(4096).default(256),
+    /** Allow upstream connections to loopback/private addresses (an internal registry). Link-local and metadata addresses are always refused. */
+    allowPrivateNetworks: z.boolean().default(false),
   }).prefault({}),
   server: z.strictObject({
     /** Slow-client guards (node:http headersTimeout / requestTimeout). */
@@ -64,4 +81,13 @@ export const configSchema = z.strictObject({
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
-export type Config = z.output<typeof configSchema>;
+
+/** A registry after the catalogue and the configuration are merged. */
+export interface ResolvedRegistry {
+  url: string;
+  trustedRealms: string[];
+  hosts: string[];
+}
+
+/** Validated configuration; `registries` holds the enabled registries, fully resolved. */
+export type Config = Omit<z.output<typeof configSchema>, 'registries'> & { registries: Record<string, ResolvedRegistry> };

@@ -9,6 +9,7 @@ import type { RegistryRouter } from '../registry-router.js';
 import { parseV2Path } from '../http/v2-path.js';
 import { sendRegistryResponse } from '../http/send.js';
 import { abortOnClose } from '../http/abort-on-close.js';
+import { routeHints } from '../http/route-hints.js';
 
 const API_VERSION = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 
@@ -47,8 +48,7 @@ export function registryApi(router: RegistryRouter) {
     }
     const parsed = parseV2Path(ctx.path);
     if (!parsed) throw new RegistryError('UNSUPPORTED', 'unknown API path', { status: 404 });
-    const ns = typeof ctx.query.ns === 'string' ? ctx.query.ns : undefined;
-    const route = router.resolve(parsed.name, ns);
+    const route = router.resolve(parsed.name, routeHints(ctx));
     ctx.state.scope = `repository:${parsed.name}:pull`;
     const source = route.registry.source;
     const base = { repo: route.upstreamName, authorization: ctx.get('authorization') || undefined, signal: abortOnClose(ctx) };

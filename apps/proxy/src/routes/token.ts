@@ -5,22 +5,32 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { parseScope, type TokenRequest } from '@docxy/proxy-core';
-import type { RegistryRouter, RoutedRegistry } from '../registry-router.js';
+import type { RegistryRouter, RouteHints, RoutedRegistry } from '../registry-router.js';
 import { abortOnClose } from '../http/abort-on-close.js';
 import { readForm } from '../http/read-form.js';
+import { routeHints } from '../http/route-hints.js';
 
-function registryFor(router: RegistryRouter, params: URLSearchParams, ns: string | undefined): RoutedRegistry {
+function registryFor(router: RegistryRouter, params: URLSearchParams, hints: RouteHints): RoutedRegistry {
   for (const raw of params.getAll('scope').flatMap((s) => s.split(' '))) {
     const scope = parseScope(raw);
-    if (scope?.type === 'repository') return router.resolve(scope.name, ns).registry;
+    if (scope?.type === 'repository') return router.resolve(scope.name, hints).registry;
   }
-  return ns ? router.resolve('library/x', ns).registry : router.default;
+  return router.resolve('library/x', hints).registry;
 }
 
-async function relay(ctx: Context, router: RegistryRouter, request: TokenRequest): Promise<void> {
-  const ns = typeof ctx.query.ns === 'string' ? ctx.query.ns : undefined;
-  const registry = registryFor(router, request.params, ns);
-  const answer = await registry.tokens.relay(request);
+async function relay(ctx: Context, router: RegistryRouter, request: Omit<TokenRequest, 'mapName'>): Promise<void> {
+  const hints = routeHints(ctx);
+  const registry = registryFor(router, request.params, hints);
+  // Scopes are the client's view of names: map each to this registry's, drop the others.
+  const mapName = (name: string): string | undefined => {
+    try {
+      const route = router.resolve(name, hints);
+      return route.registry === registry ? route.upstreamName : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const answer = await registry.tokens.relay({ ...request, mapName });
   ctx.status = answer.status;
   ctx.type = answer.contentType;
   ctx.set('Cache-Control', 'no-store');

@@ -28,8 +28,9 @@ export async function startTestMirror(bed: Testbed, overrides: Partial<ConfigInp
     dataDir: data.path,
     log: { level: 'info' },
     registries: { 'docker.io': { url: bed.upstreamUrl, trustedRealms: [bed.token.realm] } },
-    upstream: { retries: 0 },
+    // The test bed lives on loopback, which production defaults refuse.
     ...overrides,
+    upstream: { retries: 0, allowPrivateNetworks: true, ...overrides.upstream },
   });
   const mirror = await startMirror(config, sink);
   const hostPort = new URL(mirror.url).host;

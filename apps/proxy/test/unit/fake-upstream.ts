@@ -28,7 +28,7 @@ export async function mirrorOf(upstream: Started, overrides: Partial<ConfigInput
   const logs: string[] = [];
   const sink = new Writable({ write: (c: Buffer, _e, done) => { logs.push(c.toString()); done(); } });
   const mirror = await startMirror(
-    validateConfig({ listen: '127.0.0.1:0', dataDir: data.path, registries: { 'docker.io': { url: upstream.url } }, upstream: { retries: 0 }, ...overrides }),
+    validateConfig({ listen: '127.0.0.1:0', dataDir: data.path, registries: { 'docker.io': { url: upstream.url } }, ...overrides, upstream: { retries: 0, allowPrivateNetworks: true, ...overrides.upstream } }),
     sink,
   );
   return { ...mirror, logs, stop: async () => { await mirror.stop(); data.remove(); } };

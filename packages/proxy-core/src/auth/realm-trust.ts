@@ -9,12 +9,15 @@ export function isTrustedRealm(realm: URL, registryUrl: URL, trustedRealms: read
   if (realm.username || realm.password) return false;
   if (realm.host === registryUrl.host && realm.protocol === registryUrl.protocol) return true;
   return trustedRealms.some((entry) => {
+    // "https://*.pkg.dev/v2/token" trusts that path on every subdomain of pkg.dev.
+    const wildcard = entry.includes('://*.');
     let trusted: URL;
     try {
-      trusted = new URL(entry);
+      trusted = new URL(wildcard ? entry.replace('://*.', '://') : entry);
     } catch {
       return false;
     }
-    return trusted.origin === realm.origin && realm.pathname === trusted.pathname;
+    if (realm.pathname !== trusted.pathname || realm.protocol !== trusted.protocol || realm.port !== trusted.port) return false;
+    return wildcard ? realm.hostname.endsWith(`.${trusted.hostname}`) : realm.hostname === trusted.hostname;
   });
 }

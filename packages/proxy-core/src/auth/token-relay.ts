@@ -21,6 +21,8 @@ export interface TokenRequest {
   params: URLSearchParams;
   /** The client's Authorization header (Basic), if any. */
   authorization?: string;
+  /** Maps a client-side repository name to the upstream's; undefined drops that scope. */
+  mapName: (name: string) => string | undefined;
   signal?: AbortSignal;
 }
 
@@ -34,8 +36,6 @@ export class TokenRelay {
   constructor(
     private readonly discovery: RealmDiscovery,
     private readonly fetcher: Fetcher,
-    /** Maps a client-side repository name to the upstream's; undefined drops the scope. */
-    private readonly mapName: (name: string) => string | undefined,
     /** Told about tokens handed to clients that sent no credentials (public access). */
     private readonly onAnonymousToken?: (token: string) => void,
   ) {}
@@ -48,7 +48,7 @@ export class TokenRelay {
     }
     const params = new URLSearchParams();
     if (auth.service) params.set('service', auth.service);
-    for (const scope of mapScopes(request.params.getAll('scope'), this.mapName)) params.append('scope', scope);
+    for (const scope of mapScopes(request.params.getAll('scope'), request.mapName)) params.append('scope', scope);
     for (const key of RELAYED_PARAMS) {
       const value = request.params.get(key);
       if (value !== null) params.set(key, value);

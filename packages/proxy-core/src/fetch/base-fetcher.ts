@@ -7,6 +7,7 @@ import fetch, { type Response } from 'node-fetch';
 import { PassThrough, type Readable } from 'node:stream';
 import { UpstreamUnavailableError } from '../errors.js';
 import { createAgents } from './timed-agent.js';
+import { guardedLookup, isBlockedUrl, type AddressPolicy } from '../net/address-policy.js';
 import type { FetchRequest, FetchResponse, Fetcher } from './types.js';
 
 export interface BaseFetcherOptions {
@@ -15,6 +16,8 @@ export interface BaseFetcherOptions {
   idleTimeoutMs: number;
   maxSockets: number;
   userAgent: string;
+  /** Which addresses may be connected to (link-local/metadata never; private only if allowed). */
+  addressPolicy: AddressPolicy;
 }
 
 export const DEFAULT_FETCH_OPTIONS: BaseFetcherOptions = {
@@ -23,7 +26,13 @@ export const DEFAULT_FETCH_OPTIONS: BaseFetcherOptions = {
   idleTimeoutMs: 60_000,
   maxSockets: 256,
   userAgent: 'docxy',
+  addressPolicy: { allowPrivate: false },
 };
+
+function isBlocked(err: unknown): boolean {
+  const e = err as { code?: string; cause?: { code?: string }; erroredSysCall?: string };
+  return e?.code === 'EADDRBLOCKED' || e?.cause?.code === 'EADDRBLOCKED' || /address not allowed/.test(String((err as Error)?.message));
+}
 
 function isTimeoutCode(err: unknown): boolean {
   const code = (err as { code?: string; cause?: { code?: string } })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
@@ -64,9 +73,11 @@ function withIdleTimeout(body: Readable, idleMs: number, abort: (err: Error) => 
 
 export function baseFetcher(options: Partial<BaseFetcherOptions> = {}): Fetcher {
   const opts = { ...DEFAULT_FETCH_OPTIONS, ...options };
-  const agents = createAgents(opts);
+  const agents = createAgents({ ...opts, lookup: guardedLookup(opts.addressPolicy) as never });
   return async (request: FetchRequest): Promise<FetchResponse> => {
     const controller = new AbortController();
+    // IP literals skip DNS lookup, so the address policy is applied to them here.
+    if (isBlockedUrl(request.url, opts.addressPolicy)) throw new UpstreamUnavailableError(`refusing to connect to ${request.url.hostname}: address not allowed`, 'network');
     const onOuterAbort = (): void => controller.abort(request.signal?.reason);
     if (request.signal?.aborted) onOuterAbort();
     request.signal?.addEventListener('abort', onOuterAbort, { once: true });
@@ -90,6 +101,7 @@ export function baseFetcher(options: Partial<BaseFetcherOptions> = {}): Fetcher 
       const reason: unknown = controller.signal.reason;
       if (reason instanceof UpstreamUnavailableError) throw reason;
       if (request.signal?.aborted) throw err;
+      if (isBlocked(err)) throw new UpstreamUnavailableError(`refusing to connect to ${request.url.hostname}: address not allowed`, 'network', err);
       if (isTimeoutCode(err)) throw new UpstreamUnavailableError(`connect to ${request.url.host} timed out`, 'connect', err);
       throw new UpstreamUnavailableError(`upstream ${request.url.host} unreachable`, 'network', err);
     } finally {

@@ -11,6 +11,8 @@ import type { Socket } from 'node:net';
 export interface AgentOptions {
   connectTimeoutMs: number;
   maxSockets: number;
+  /** Resolves host names, refusing forbidden addresses (see address-policy). */
+  lookup?: (hostname: string, options: object, callback: (...args: never[]) => void) => void;
 }
 
 type CreateConnection = (options: object, callback?: (err: Error | null, socket: Duplex) => void) => Duplex;
@@ -30,7 +32,7 @@ function armConnectTimeout(socket: Duplex, ms: number, readyEvent: 'connect' | '
 }
 
 export function createAgents(options: AgentOptions): { http: http.Agent; https: https.Agent } {
-  const common = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: 32, scheduling: 'lifo' as const };
+  const common = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: 32, scheduling: 'lifo' as const, ...(options.lookup ? { lookup: options.lookup } : {}) };
   const httpAgent = new http.Agent(common);
   const httpsAgent = new https.Agent(common);
   for (const [agent, readyEvent] of [[httpAgent, 'connect'], [httpsAgent, 'secureConnect']] as const) {
