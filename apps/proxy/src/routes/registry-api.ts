@@ -49,7 +49,10 @@ export function registryApi(router: RegistryRouter) {
     const parsed = parseV2Path(ctx.path);
     if (!parsed) throw new RegistryError('UNSUPPORTED', 'unknown API path', { status: 404 });
     const route = router.resolve(parsed.name, routeHints(ctx));
-    ctx.state.scope = `repository:${parsed.name}:pull`;
+    // The challenge's scope names the registry when the route is not the default, so the
+    // token request (which reaches /auth/token without ?ns= or the alias Host) maps to it.
+    const viaDefault = route.registry === router.default && !parsed.name.startsWith(`${route.registry.upstream.name}/`);
+    ctx.state.scope = `repository:${viaDefault ? parsed.name : `${route.registry.upstream.name}/${route.upstreamName}`}:pull`;
     const source = route.registry.source;
     const base = { repo: route.upstreamName, authorization: ctx.get('authorization') || undefined, signal: abortOnClose(ctx) };
     const method = ctx.method as 'GET' | 'HEAD';
