@@ -6,6 +6,7 @@ import Koa from 'koa';
 import { RegistryError } from '@docxy/proxy-core';
 import type { Logger } from './logger.js';
 import type { RegistryRouter } from './registry-router.js';
+import type { ClientAuth } from './auth/client-auth.js';
 import { accessLog } from './middleware/access-log.js';
 import { errorRenderer } from './middleware/errors.js';
 import { healthRoutes } from './routes/health.js';
@@ -14,6 +15,7 @@ import { registryApi } from './routes/registry-api.js';
 
 export interface AppDeps {
   router: RegistryRouter;
+  auth: ClientAuth;
   publicUrl: URL;
   logger: Logger;
 }
@@ -27,10 +29,10 @@ export function createApp(deps: AppDeps): Koa {
   app.use(errorRenderer(deps.publicUrl));
   const health = healthRoutes();
   app.use(health.routes());
-  const tokens = tokenRoutes(deps.router);
+  const tokens = tokenRoutes(deps.router, deps.auth);
   app.use(tokens.routes());
   app.use(tokens.allowedMethods());
-  app.use(registryApi(deps.router));
+  app.use(registryApi(deps.router, deps.auth));
   app.use(async () => {
     throw new RegistryError('UNSUPPORTED', 'not found', { status: 404 });
   });

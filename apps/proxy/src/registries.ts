@@ -1,20 +1,32 @@
 /** Builds one RoutedRegistry per configured registry, sharing one Fetcher stack. */
-import { CachedRegistry, RealmDiscovery, TokenRelay, UpstreamRegistry, createFetcherStack, type Fetcher, type UpstreamConfig } from '@docxy/proxy-core';
+import {
+  AccountPool,
+  CachedRegistry,
+  RealmDiscovery,
+  TokenRelay,
+  UpstreamRegistry,
+  baseFetcher,
+  withRedirects,
+  withRetry,
+  withTokenAuth,
+  type Fetcher,
+  type UpstreamConfig,
+} from '@docxy/proxy-core';
 import type { Cache } from './cache.js';
 import type { Config } from './config/schema.js';
 import { RegistryRouter, type RoutedRegistry } from './registry-router.js';
 
+/** retry → [token auth with the operator's accounts, proxy mode] → redirects → node-fetch. */
 export function createFetcher(config: Config): Fetcher {
-  return createFetcherStack({
-    base: {
+  return withRedirects(
+    baseFetcher({
       connectTimeoutMs: config.upstream.connectTimeoutMs,
       headersTimeoutMs: config.upstream.headersTimeoutMs,
       idleTimeoutMs: config.upstream.idleTimeoutMs,
       maxSockets: config.upstream.maxSockets,
       addressPolicy: { allowPrivate: config.upstream.allowPrivateNetworks },
-    },
-    retry: { retries: config.upstream.retries },
-  });
+    }),
+  );
 }
 
 export function createRouter(config: Config, fetcher: Fetcher, cache: Cache): RegistryRouter {
@@ -26,10 +38,16 @@ export function createRouter(config: Config, fetcher: Fetcher, cache: Cache): Re
       trustedRealms: entry.trustedRealms,
       libraryPrefix: name === 'docker.io',
     };
-    const discovery = new RealmDiscovery(upstream, fetcher);
+    const retrying = withRetry(fetcher, { retries: config.upstream.retries });
+    const discovery = new RealmDiscovery(upstream, retrying);
+    // Proxy mode: upstream calls carry the operator's account tokens, never a client's.
+    const upstreamFetcher =
+      config.auth.mode === 'proxy'
+        ? withRetry(withTokenAuth(fetcher, { discovery, accounts: new AccountPool(entry.accounts), tokenFetcher: retrying }), { retries: config.upstream.retries })
+        : retrying;
     const source = new CachedRegistry({
       registry: name,
-      upstream: new UpstreamRegistry(upstream, fetcher),
+      upstream: new UpstreamRegistry(upstream, upstreamFetcher),
       store: cache.store,
       fills: cache.fills,
       manifests: cache.manifests,
@@ -38,7 +56,7 @@ export function createRouter(config: Config, fetcher: Fetcher, cache: Cache): Re
       maxStaleMs: config.cache.maxStale,
       redirectBlobs: config.cache.redirect,
     });
-    const tokens = new TokenRelay(discovery, fetcher, cache.access && ((token) => cache.access!.noteAnonymousToken(token)));
+    const tokens = new TokenRelay(discovery, retrying, cache.access && ((token) => cache.access!.noteAnonymousToken(token)));
     registries.set(name, { upstream, source, tokens, hosts: entry.hosts });
   }
   return new RegistryRouter(registries, config.defaultRegistry);

@@ -8,6 +8,10 @@ import type { Config } from './config/schema.js';
 import { createLogger, type Logger } from './logger.js';
 import { createFetcher, createRouter } from './registries.js';
 import { createCache, type Cache } from './cache.js';
+import { PassthroughAuth, ProxyAuth, type ClientAuth } from './auth/client-auth.js';
+import { ProxyTokens } from './auth/proxy-tokens.js';
+import { loadSigningKey } from './auth/signing-key.js';
+import { Htpasswd } from './auth/htpasswd.js';
 import { createServer, listen, type RunningServer } from './server.js';
 
 export interface Mirror extends RunningServer {
@@ -16,6 +20,19 @@ export interface Mirror extends RunningServer {
   cache: Cache;
   /** Drains the server, then releases the cache's connections. */
   stop(): Promise<void>;
+}
+
+function createClientAuth(config: Config, publicUrl: URL, logger: Logger): ClientAuth {
+  const withAccounts = Object.entries(config.registries).filter(([, r]) => r.accounts.length > 0).map(([name]) => name);
+  if (config.auth.mode === 'passthrough') {
+    if (withAccounts.length) logger.warn({ registries: withAccounts }, 'upstream accounts are used in auth.mode "proxy" only; passthrough relays each client\'s own credentials');
+    return new PassthroughAuth();
+  }
+  if (withAccounts.length && config.auth.anonymous) {
+    logger.warn({ registries: withAccounts }, 'ANONYMOUS ACCESS IS ON WHILE UPSTREAM ACCOUNTS ARE CONFIGURED: anyone who reaches this mirror can pull whatever those accounts can read');
+  }
+  const tokens = new ProxyTokens(loadSigningKey(config.auth.signingKey, config.dataDir), publicUrl.host, config.auth.tokenTtl);
+  return new ProxyAuth(tokens, config.auth.htpasswd ? Htpasswd.load(config.auth.htpasswd) : undefined, config.auth.anonymous);
 }
 
 export async function startMirror(config: Config, logDestination?: DestinationStream): Promise<Mirror> {
@@ -27,7 +44,8 @@ export async function startMirror(config: Config, logDestination?: DestinationSt
   // The realm needs the bound port (listen may say port 0), so the app is attached after listen.
   const publicUrl = publicUrlOf(config, running.server.address() as AddressInfo);
   if (!config.publicUrl) logger.warn({ publicUrl: publicUrl.href }, 'publicUrl not configured: clients on other hosts will be sent to this address for tokens; set publicUrl');
-  running.server.on('request', createApp({ router, publicUrl, logger }).callback());
+  const auth = createClientAuth(config, publicUrl, logger);
+  running.server.on('request', createApp({ router, publicUrl, logger, auth }).callback());
   logger.info({ url: running.url, publicUrl: publicUrl.href, registries: Object.keys(config.registries), dataDir: config.dataDir, cache: { store: config.cache.store, maxSize: cache.maxSize } }, 'docxy listening');
   const stop = async (): Promise<void> => {
     await running.drain();

@@ -30,3 +30,5 @@ export * from './cache/cached-registry.js';
 export * from './cache/verify-stream.js';
 export * from './cache/s3-blob-store.js';
 export * from './net/address-policy.js';
+export * from './upstream/account-pool.js';
+export * from './fetch/token-auth.js';

@@ -78,10 +78,10 @@ export function loadConfig(options: { argv?: string[]; env?: NodeJS.ProcessEnv }
     const value = env[name];
     if (value !== undefined && value !== '') setPath(raw, keyPath, value);
   }
-  return validateConfig(raw);
+  return validateConfig(raw, env);
 }
 
-export function validateConfig(raw: unknown): Config {
+export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): Config {
   const result = configSchema.safeParse(raw as ConfigInput);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
@@ -91,15 +91,31 @@ export function validateConfig(raw: unknown): Config {
     throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
   }
   const { registries: overrides, ...rest } = result.data;
-  const config: Config = { ...rest, registries: resolveRegistries(overrides) };
+  const config: Config = { ...rest, registries: resolveRegistries(overrides, env) };
+  if (config.auth.mode === 'proxy' && !config.auth.anonymous && !config.auth.htpasswd) throw new ConfigError('invalid configuration:\n  auth.htpasswd: required when auth.anonymous is false (nobody could log in)');
   if (config.cache.store === 's3' && !config.cache.s3) throw new ConfigError('invalid configuration:\n  cache.s3: required when cache.store is "s3"');
   if (config.cache.redirect && config.cache.store !== 's3') throw new ConfigError('invalid configuration:\n  cache.redirect: needs cache.store "s3"');
   if (!config.registries[config.defaultRegistry]) throw new ConfigError(`invalid configuration:\n  defaultRegistry: "${config.defaultRegistry}" is not in registries`);
   return config;
 }
 
+/** An account's secret, from the config, a file (platform-mounted secret) or the environment. */
+function readSecret(account: { password?: string; passwordFile?: string; passwordEnv?: string }, key: string, env: NodeJS.ProcessEnv): string {
+  if (account.password !== undefined) return account.password;
+  if (account.passwordFile !== undefined) {
+    try {
+      return readFileSync(account.passwordFile, 'utf8').trim();
+    } catch {
+      throw new ConfigError(`invalid configuration:\n  ${key}.passwordFile: cannot read ${account.passwordFile}`);
+    }
+  }
+  const value = env[account.passwordEnv!];
+  if (!value) throw new ConfigError(`invalid configuration:\n  ${key}.passwordEnv: ${account.passwordEnv} is not set`);
+  return value;
+}
+
 /** Catalogue ← configuration; disabled entries dropped; an unknown name needs a url. */
-function resolveRegistries(overrides: z.output<typeof configSchema>['registries']): Record<string, ResolvedRegistry> {
+function resolveRegistries(overrides: z.output<typeof configSchema>['registries'], env: NodeJS.ProcessEnv): Record<string, ResolvedRegistry> {
   const out: Record<string, ResolvedRegistry> = {};
   for (const name of new Set([...Object.keys(CATALOGUE), ...Object.keys(overrides)])) {
     const base = CATALOGUE[name];
@@ -107,7 +123,8 @@ function resolveRegistries(overrides: z.output<typeof configSchema>['registries'
     if (entry && !entry.enabled) continue;
     const url = entry?.url ?? base?.url;
     if (!url) throw new ConfigError(`invalid configuration:\n  registries.${name}.url: required for a registry outside the built-in catalogue`);
-    out[name] = { url, trustedRealms: entry?.trustedRealms ?? base?.trustedRealms ?? [], hosts: entry?.hosts ?? [] };
+    const accounts = (entry?.accounts ?? []).map((account, index) => ({ username: account.username, password: readSecret(account, `registries.${name}.accounts.${index}`, env) }));
+    out[name] = { url, trustedRealms: entry?.trustedRealms ?? base?.trustedRealms ?? [], hosts: entry?.hosts ?? [], accounts };
   }
   const seen = new Map<string, string>();
   for (const [name, registry] of Object.entries(out)) {

@@ -20,8 +20,20 @@ const realmUrl = z.string().refine((value) => {
   }
 }, 'expected an http(s) URL, optionally with a "*." host prefix');
 
+/** An upstream account; the secret comes from exactly one of password, passwordFile, passwordEnv. */
+const accountSchema = z
+  .strictObject({
+    username: z.string().min(1),
+    password: z.string().min(1).optional(),
+    passwordFile: z.string().min(1).optional(),
+    passwordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name').optional(),
+  })
+  .refine((a) => [a.password, a.passwordFile, a.passwordEnv].filter((v) => v !== undefined).length === 1, 'give exactly one of password, passwordFile, passwordEnv');
+
 /** Every field optional: an entry may only adjust a catalogue registry (or disable it). */
 const registrySchema = z.strictObject({
+  /** Operator accounts for upstream calls in proxy mode (anonymous is always the last). */
+  accounts: z.array(accountSchema).default([]),
   url: httpUrl.optional(),
   trustedRealms: z.array(realmUrl).optional(),
   /** Host aliases: requests whose Host is one of these go to this registry. */
@@ -38,7 +50,18 @@ export const configSchema = z.strictObject({
   /** Registry served when nothing else in the request names one. */
   defaultRegistry: z.string().min(1).default('docker.io'),
   registries: z.record(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'registry names are host names, e.g. "ghcr.io"'), registrySchema).default({}),
-  auth: z.strictObject({ mode: z.enum(['passthrough']).default('passthrough') }).prefault({}),
+  auth: z.strictObject({
+    /** passthrough: clients fetch upstream tokens via /auth/token. proxy: clients log in to the mirror; upstream calls use the operator's accounts. */
+    mode: z.enum(['passthrough', 'proxy']).default('passthrough'),
+    /** proxy mode: may clients pull without logging in? */
+    anonymous: z.boolean().default(true),
+    /** proxy mode: users allowed to log in (bcrypt entries, `htpasswd -B`). */
+    htpasswd: z.string().min(1).optional(),
+    /** proxy mode: lifetime of tokens the mirror signs. */
+    tokenTtl: durationMs.default(900),
+    /** proxy mode: PEM EC P-256 key signing tokens; default generated once in <dataDir>/auth/. */
+    signingKey: z.string().min(1).optional(),
+  }).prefault({}),
   upstream: z.strictObject({
     connectTimeoutMs: positiveMs(10_000),
     headersTimeoutMs: positiveMs(30_000),
@@ -87,6 +110,8 @@ export interface ResolvedRegistry {
   url: string;
   trustedRealms: string[];
   hosts: string[];
+  /** Secrets already read from files / environment. */
+  accounts: Array<{ username: string; password: string }>;
 }
 
 /** Validated configuration; `registries` holds the enabled registries, fully resolved. */

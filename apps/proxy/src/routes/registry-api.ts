@@ -10,6 +10,7 @@ import { parseV2Path } from '../http/v2-path.js';
 import { sendRegistryResponse } from '../http/send.js';
 import { abortOnClose } from '../http/abort-on-close.js';
 import { routeHints } from '../http/route-hints.js';
+import type { ClientAuth } from '../auth/client-auth.js';
 
 const API_VERSION = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 
@@ -32,7 +33,7 @@ function listQuery(ctx: Context, keys: string[]): URLSearchParams {
   return out;
 }
 
-export function registryApi(router: RegistryRouter) {
+export function registryApi(router: RegistryRouter, auth: ClientAuth) {
   return async function v2(ctx: Context, next: Next): Promise<void> {
     if (ctx.path !== '/v2' && !ctx.path.startsWith('/v2/')) return next();
     ctx.set(API_VERSION);
@@ -40,9 +41,7 @@ export function registryApi(router: RegistryRouter) {
       throw new RegistryError('UNSUPPORTED', 'this mirror is pull-only', { headers: { allow: 'GET, HEAD' } });
     }
     if (ctx.path === '/v2/' || ctx.path === '/v2') {
-      // Passthrough: the client must hold an upstream token; we do not check it here,
-      // the upstream does on every manifest and blob request.
-      if (!ctx.get('authorization')) throw new RegistryError('UNAUTHORIZED', 'authentication required');
+      auth.checkBase(ctx);
       ctx.body = {};
       return;
     }
@@ -52,9 +51,11 @@ export function registryApi(router: RegistryRouter) {
     // The challenge's scope names the registry when the route is not the default, so the
     // token request (which reaches /auth/token without ?ns= or the alias Host) maps to it.
     const viaDefault = route.registry === router.default && !parsed.name.startsWith(`${route.registry.upstream.name}/`);
-    ctx.state.scope = `repository:${viaDefault ? parsed.name : `${route.registry.upstream.name}/${route.upstreamName}`}:pull`;
+    const scopeName = viaDefault ? parsed.name : `${route.registry.upstream.name}/${route.upstreamName}`;
+    ctx.state.scope = `repository:${scopeName}:pull`;
+    const authorization = auth.admit(ctx, scopeName);
     const source = route.registry.source;
-    const base = { repo: route.upstreamName, authorization: ctx.get('authorization') || undefined, signal: abortOnClose(ctx) };
+    const base = { repo: route.upstreamName, authorization, signal: abortOnClose(ctx) };
     const method = ctx.method as 'GET' | 'HEAD';
     switch (parsed.kind) {
       case 'manifests': {

@@ -6,6 +6,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { parseScope, type TokenRequest } from '@docxy/proxy-core';
 import type { RegistryRouter, RouteHints, RoutedRegistry } from '../registry-router.js';
+import type { ClientAuth } from '../auth/client-auth.js';
 import { abortOnClose } from '../http/abort-on-close.js';
 import { readForm } from '../http/read-form.js';
 import { routeHints } from '../http/route-hints.js';
@@ -18,7 +19,7 @@ function registryFor(router: RegistryRouter, params: URLSearchParams, hints: Rou
   return router.resolve('library/x', hints).registry;
 }
 
-async function relay(ctx: Context, router: RegistryRouter, request: Omit<TokenRequest, 'mapName'>): Promise<void> {
+async function relay(ctx: Context, router: RegistryRouter, auth: ClientAuth, request: Omit<TokenRequest, 'mapName'>): Promise<void> {
   const hints = routeHints(ctx);
   const registry = registryFor(router, request.params, hints);
   // Scopes are the client's view of names: map each to this registry's, drop the others.
@@ -30,17 +31,17 @@ async function relay(ctx: Context, router: RegistryRouter, request: Omit<TokenRe
       return undefined;
     }
   };
-  const answer = await registry.tokens.relay({ ...request, mapName });
+  const answer = await auth.token(request, registry, mapName);
   ctx.status = answer.status;
   ctx.type = answer.contentType;
   ctx.set('Cache-Control', 'no-store');
   ctx.body = answer.body;
 }
 
-export function tokenRoutes(router: RegistryRouter): Router {
+export function tokenRoutes(router: RegistryRouter, auth: ClientAuth): Router {
   const routes = new Router();
   routes.get('/auth/token', (ctx) =>
-    relay(ctx, router, {
+    relay(ctx, router, auth, {
       method: 'GET',
       params: new URLSearchParams(ctx.querystring),
       authorization: ctx.get('authorization') || undefined,
@@ -48,7 +49,7 @@ export function tokenRoutes(router: RegistryRouter): Router {
     }),
   );
   routes.post('/auth/token', async (ctx) =>
-    relay(ctx, router, {
+    relay(ctx, router, auth, {
       method: 'POST',
       params: await readForm(ctx),
       authorization: ctx.get('authorization') || undefined,
