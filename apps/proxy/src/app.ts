@@ -7,6 +7,8 @@ import { RegistryError } from '@docxy/proxy-core';
 import type { Logger } from './logger.js';
 import type { RegistryRouter } from './registry-router.js';
 import type { ClientAuth } from './auth/client-auth.js';
+import type { AccessPolicy } from './access/policy.js';
+import { admission } from './middleware/admission.js';
 import { accessLog } from './middleware/access-log.js';
 import { errorRenderer } from './middleware/errors.js';
 import { healthRoutes } from './routes/health.js';
@@ -16,6 +18,7 @@ import { registryApi } from './routes/registry-api.js';
 export interface AppDeps {
   router: RegistryRouter;
   auth: ClientAuth;
+  policy: AccessPolicy;
   publicUrl: URL;
   logger: Logger;
 }
@@ -27,12 +30,13 @@ export function createApp(deps: AppDeps): Koa {
   app.silent = true;
   app.use(accessLog(deps.logger));
   app.use(errorRenderer(deps.publicUrl));
+  app.use(admission(deps.policy));
   const health = healthRoutes();
   app.use(health.routes());
-  const tokens = tokenRoutes(deps.router, deps.auth);
+  const tokens = tokenRoutes(deps.router, deps.auth, deps.policy);
   app.use(tokens.routes());
   app.use(tokens.allowedMethods());
-  app.use(registryApi(deps.router, deps.auth));
+  app.use(registryApi(deps.router, deps.auth, deps.policy));
   app.use(async () => {
     throw new RegistryError('UNSUPPORTED', 'not found', { status: 404 });
   });

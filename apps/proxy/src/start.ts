@@ -12,6 +12,7 @@ import { PassthroughAuth, ProxyAuth, type ClientAuth } from './auth/client-auth.
 import { ProxyTokens } from './auth/proxy-tokens.js';
 import { loadSigningKey } from './auth/signing-key.js';
 import { Htpasswd } from './auth/htpasswd.js';
+import { AccessPolicy } from './access/policy.js';
 import { createServer, listen, type RunningServer } from './server.js';
 
 export interface Mirror extends RunningServer {
@@ -45,7 +46,7 @@ export async function startMirror(config: Config, logDestination?: DestinationSt
   const publicUrl = publicUrlOf(config, running.server.address() as AddressInfo);
   if (!config.publicUrl) logger.warn({ publicUrl: publicUrl.href }, 'publicUrl not configured: clients on other hosts will be sent to this address for tokens; set publicUrl');
   const auth = createClientAuth(config, publicUrl, logger);
-  running.server.on('request', createApp({ router, publicUrl, logger, auth }).callback());
+  running.server.on('request', createApp({ router, publicUrl, logger, auth, policy: new AccessPolicy(config.access) }).callback());
   logger.info({ url: running.url, publicUrl: publicUrl.href, registries: Object.keys(config.registries), dataDir: config.dataDir, cache: { store: config.cache.store, maxSize: cache.maxSize } }, 'docxy listening');
   const stop = async (): Promise<void> => {
     await running.drain();

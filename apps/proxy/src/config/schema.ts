@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import { durationMs, sizeBytes } from './units.js';
+import { parseCidr } from '../access/cidr.js';
+import { isValidGlob } from '../access/glob.js';
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'expected "host:port" (IPv6 in brackets)');
 const httpUrl = z.url({ protocol: /^https?$/ });
@@ -39,6 +41,23 @@ const registrySchema = z.strictObject({
   /** Host aliases: requests whose Host is one of these go to this registry. */
   hosts: z.array(hostName).default([]),
   enabled: z.boolean().default(true),
+});
+
+const cidr = z.string().refine((value) => parseCidr(value) !== undefined, 'not a CIDR such as "10.0.0.0/8" or "2001:db8::/32"');
+const imageGlob = z.string().refine(isValidGlob, 'not an image glob such as "docker.io/library/*" or "ghcr.io/**"');
+const ruleSchema = z.strictObject({
+  /** Registry names this client may pull from; "*" for all. */
+  registries: z.array(z.string().min(1)).default(['*']),
+  /** Images ("<registry>/<repository>") allowed; `*` within a segment, `**` across segments. */
+  allow: z.array(imageGlob).default(['**']),
+  /** Images refused even when allowed. */
+  block: z.array(imageGlob).default([]),
+  /** Shown to a client refused by this rule (DENIED). */
+  message: z.string().min(1).max(500).optional(),
+});
+const limitSchema = z.strictObject({
+  requestsPerSecond: z.number().nonnegative().default(0),
+  bytesPerSecond: z.union([z.literal(0), sizeBytes]).default(0),
 });
 
 export const configSchema = z.strictObject({
@@ -99,6 +118,22 @@ export const configSchema = z.strictObject({
       accessKeyId: z.string().optional(),
       secretAccessKey: z.string().optional(),
     }).optional(),
+  }).prefault({}),
+  access: z.strictObject({
+    /** Client networks allowed (empty: everyone not denied). */
+    allowIps: z.array(cidr).default([]),
+    denyIps: z.array(cidr).default([]),
+    /** Load balancers whose X-Forwarded-For is believed. */
+    trustedProxies: z.array(cidr).default([]),
+    rules: z.strictObject({
+      /** Clients without a login (and every client in passthrough mode). */
+      anonymous: ruleSchema.prefault({}),
+      /** Logged-in users without a rule of their own. */
+      default: ruleSchema.prefault({}),
+      users: z.record(z.string().min(1), ruleSchema).default({}),
+    }).prefault({}),
+    /** 0: unlimited. */
+    rateLimits: z.strictObject({ anonymous: limitSchema.prefault({}), users: limitSchema.prefault({}) }).prefault({}),
   }).prefault({}),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
 });

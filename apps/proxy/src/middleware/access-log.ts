@@ -19,7 +19,8 @@ export function accessLog(logger: Logger) {
         status: ctx.res.statusCode,
         length: Number(ctx.res.getHeader('content-length')) || undefined,
         ms: Math.round(ms * 10) / 10,
-        ip: ctx.ip,
+        ip: ctx.state.clientIp ?? ctx.ip,
+        user: ctx.state.user,
         completed: ctx.res.writableFinished,
         ...(error ? { err: error.message } : {}),
       };

@@ -4,13 +4,15 @@
  * RegistrySource of the routed registry. Pushes and deletes are 405 UNSUPPORTED.
  */
 import type { Context, Next } from 'koa';
-import { RegistryError, assertDigest, parseManifestReference, type Conditional } from '@docxy/proxy-core';
+import { RegistryError, assertDigest, parseManifestReference, type Conditional, type RegistryResponse } from '@docxy/proxy-core';
 import type { RegistryRouter } from '../registry-router.js';
 import { parseV2Path } from '../http/v2-path.js';
 import { sendRegistryResponse } from '../http/send.js';
 import { abortOnClose } from '../http/abort-on-close.js';
 import { routeHints } from '../http/route-hints.js';
 import type { ClientAuth } from '../auth/client-auth.js';
+import type { AccessPolicy } from '../access/policy.js';
+import { takeRequest } from '../middleware/admission.js';
 
 const API_VERSION = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 
@@ -33,7 +35,7 @@ function listQuery(ctx: Context, keys: string[]): URLSearchParams {
   return out;
 }
 
-export function registryApi(router: RegistryRouter, auth: ClientAuth) {
+export function registryApi(router: RegistryRouter, auth: ClientAuth, policy: AccessPolicy) {
   return async function v2(ctx: Context, next: Next): Promise<void> {
     if (ctx.path !== '/v2' && !ctx.path.startsWith('/v2/')) return next();
     ctx.set(API_VERSION);
@@ -54,6 +56,10 @@ export function registryApi(router: RegistryRouter, auth: ClientAuth) {
     const scopeName = viaDefault ? parsed.name : `${route.registry.upstream.name}/${route.upstreamName}`;
     ctx.state.scope = `repository:${scopeName}:pull`;
     const authorization = auth.admit(ctx, scopeName);
+    takeRequest(ctx, policy);
+    policy.rules.check(ctx.state.user as string | undefined, route.registry.upstream.name, route.upstreamName);
+    const pace = (response: RegistryResponse): RegistryResponse =>
+      response.body ? { ...response, body: policy.limiter.pace((ctx.state.user as string | undefined) ?? `ip:${ctx.state.clientIp as string}`, policy.limitFor(ctx.state.user as string | undefined), response.body) } : response;
     const source = route.registry.source;
     const base = { repo: route.upstreamName, authorization, signal: abortOnClose(ctx) };
     const method = ctx.method as 'GET' | 'HEAD';
@@ -61,23 +67,23 @@ export function registryApi(router: RegistryRouter, auth: ClientAuth) {
       case 'manifests': {
         const reference = parseManifestReference(parsed.rest).value;
         const response = await source.manifest({ ...base, reference, method, accept: ctx.get('accept') || undefined, conditional: conditional(ctx) });
-        return sendRegistryResponse(ctx, response);
+        return sendRegistryResponse(ctx, pace(response));
       }
       case 'blobs': {
         const digest = assertDigest(parsed.rest);
         const response = await source.blob({ ...base, digest, method, range: ctx.get('range') || undefined, conditional: conditional(ctx) });
-        return sendRegistryResponse(ctx, response);
+        return sendRegistryResponse(ctx, pace(response));
       }
       case 'tags': {
         const response = await source.tags({ ...base, query: listQuery(ctx, ['n', 'last']) });
         const link = response.headers.link;
         if (link) response.headers.link = link.split(`/v2/${route.upstreamName}/`).join(`/v2/${parsed.name}/`);
-        return sendRegistryResponse(ctx, response);
+        return sendRegistryResponse(ctx, pace(response));
       }
       case 'referrers': {
         const digest = assertDigest(parsed.rest);
         const response = await source.referrers({ ...base, digest, query: listQuery(ctx, ['artifactType']) });
-        return sendRegistryResponse(ctx, response);
+        return sendRegistryResponse(ctx, pace(response));
       }
     }
   };

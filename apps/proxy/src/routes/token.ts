@@ -7,6 +7,8 @@ import type { Context } from 'koa';
 import { parseScope, type TokenRequest } from '@docxy/proxy-core';
 import type { RegistryRouter, RouteHints, RoutedRegistry } from '../registry-router.js';
 import type { ClientAuth } from '../auth/client-auth.js';
+import type { AccessPolicy } from '../access/policy.js';
+import { takeRequest } from '../middleware/admission.js';
 import { abortOnClose } from '../http/abort-on-close.js';
 import { readForm } from '../http/read-form.js';
 import { routeHints } from '../http/route-hints.js';
@@ -19,7 +21,9 @@ function registryFor(router: RegistryRouter, params: URLSearchParams, hints: Rou
   return router.resolve('library/x', hints).registry;
 }
 
-async function relay(ctx: Context, router: RegistryRouter, auth: ClientAuth, request: Omit<TokenRequest, 'mapName'>): Promise<void> {
+async function relay(ctx: Context, router: RegistryRouter, auth: ClientAuth, policy: AccessPolicy, request: Omit<TokenRequest, 'mapName'>): Promise<void> {
+  // Token requests count against the client's address (slows password guessing too).
+  takeRequest(ctx, policy);
   const hints = routeHints(ctx);
   const registry = registryFor(router, request.params, hints);
   // Scopes are the client's view of names: map each to this registry's, drop the others.
@@ -38,10 +42,10 @@ async function relay(ctx: Context, router: RegistryRouter, auth: ClientAuth, req
   ctx.body = answer.body;
 }
 
-export function tokenRoutes(router: RegistryRouter, auth: ClientAuth): Router {
+export function tokenRoutes(router: RegistryRouter, auth: ClientAuth, policy: AccessPolicy): Router {
   const routes = new Router();
   routes.get('/auth/token', (ctx) =>
-    relay(ctx, router, auth, {
+    relay(ctx, router, auth, policy, {
       method: 'GET',
       params: new URLSearchParams(ctx.querystring),
       authorization: ctx.get('authorization') || undefined,
@@ -49,7 +53,7 @@ export function tokenRoutes(router: RegistryRouter, auth: ClientAuth): Router {
     }),
   );
   routes.post('/auth/token', async (ctx) =>
-    relay(ctx, router, auth, {
+    relay(ctx, router, auth, policy, {
       method: 'POST',
       params: await readForm(ctx),
       authorization: ctx.get('authorization') || undefined,
