@@ -23,10 +23,10 @@ export async function call(url: string, init: { method?: string; headers?: Recor
 }
 
 /** An HTTP request whose path is sent byte for byte (no URL normalisation). */
-export function rawCall(base: string, path: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+export function rawCall(base: string, path: string, init: { method?: string; headers?: Record<string, string>; localAddress?: string } = {}): Promise<Reply> {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, path, method: init.method ?? 'GET', headers: init.headers }, (res) => {
+    const req = http.request({ host: url.hostname, port: url.port, path, method: init.method ?? 'GET', headers: init.headers, localAddress: init.localAddress }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

@@ -80,6 +80,13 @@ describe('bad configuration stops start-up naming the key', () => {
     ['registries:\n  ghcr.io:\n    hosts: [a.example.com]\n  quay.io:\n    hosts: [a.example.com]\n', 'registries.quay.io.hosts'],
     ['registries:\n  ghcr.io:\n    trustedRealms: ["ftp://x"]\n', 'registries.ghcr.io.trustedRealms'],
     ['registries:\n  ghcr.io:\n    hosts: ["Bad Host"]\n', 'registries.ghcr.io.hosts'],
+    ['access:\n  allowIps: ["10.0.0.0/33"]\n', 'access.allowIps.0'],
+    ['access:\n  trustedProxies: ["lb.example.com"]\n', 'access.trustedProxies.0'],
+    ['access:\n  rules:\n    anonymous:\n      block: ["a//b"]\n', 'access.rules.anonymous.block.0'],
+    ['access:\n  rules:\n    users:\n      bob:\n        allow: ["Docker.io/*"]\n', 'access.rules.users.bob.allow.0'],
+    ['auth:\n  mode: proxy\n  anonymous: false\n', 'auth.htpasswd'],
+    ['registries:\n  docker.io:\n    accounts:\n      - username: a\n', 'registries.docker.io.accounts.0'],
+    ['registries:\n  docker.io:\n    accounts:\n      - username: a\n        passwordEnv: DOCXY_TEST_UNSET_SECRET\n', 'registries.docker.io.accounts.0.passwordEnv'],
   ])('%j names %s', (yaml, key) => {
     const path = file('bad.yml', yaml);
     expect(problem(() => loadConfig({ argv: ['--config', path], env: {} }))).toContain(key);
