@@ -1,6 +1,7 @@
 /** Builds one RoutedRegistry per configured registry, sharing one Fetcher stack. */
 import {
   AccountPool,
+  FallbackRegistry,
   CachedRegistry,
   RealmDiscovery,
   TokenRelay,
@@ -10,6 +11,7 @@ import {
   withRetry,
   withTokenAuth,
   type Fetcher,
+  type RegistrySource,
   type UpstreamConfig,
 } from '@docxy/proxy-core';
 import type { Cache } from './cache.js';
@@ -27,6 +29,18 @@ export function createFetcher(config: Config): Fetcher {
       addressPolicy: { allowPrivate: config.upstream.allowPrivateNetworks },
     }),
   );
+}
+
+/** Fallback mirrors, each with an anonymous token handshake of its own (never a client's token). */
+function withFallbacks(primary: RegistrySource, name: string, urls: string[], fetcher: Fetcher, config: Config): RegistrySource {
+  if (urls.length === 0) return primary;
+  const fallbacks = urls.map((url) => {
+    const upstream: UpstreamConfig = { name, url: new URL(url), trustedRealms: [], libraryPrefix: name === 'docker.io' };
+    const retrying = withRetry(fetcher, { retries: config.upstream.retries });
+    const discovery = new RealmDiscovery(upstream, retrying);
+    return new UpstreamRegistry(upstream, withTokenAuth(fetcher, { discovery, accounts: new AccountPool([]), tokenFetcher: retrying }));
+  });
+  return new FallbackRegistry(primary, fallbacks);
 }
 
 export function createRouter(config: Config, fetcher: Fetcher, cache: Cache): RegistryRouter {
@@ -47,7 +61,7 @@ export function createRouter(config: Config, fetcher: Fetcher, cache: Cache): Re
         : retrying;
     const source = new CachedRegistry({
       registry: name,
-      upstream: new UpstreamRegistry(upstream, upstreamFetcher),
+      upstream: withFallbacks(new UpstreamRegistry(upstream, upstreamFetcher), name, entry.fallbacks, fetcher, config),
       store: cache.store,
       fills: cache.fills,
       manifests: cache.manifests,

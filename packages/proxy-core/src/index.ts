@@ -32,3 +32,4 @@ export * from './cache/s3-blob-store.js';
 export * from './net/address-policy.js';
 export * from './upstream/account-pool.js';
 export * from './fetch/token-auth.js';
+export * from './upstream/fallback-registry.js';

@@ -24,6 +24,8 @@ export interface FakeRegistry extends TestServer {
   fault: ((call: Call) => { status: number; headers?: Record<string, string>; body?: string } | 'hang-up' | undefined) | undefined;
   /** Serve wrong bytes for this manifest digest. */
   corrupt: Set<string>;
+  /** No token needed (a registry open to anonymous pulls, like a public mirror). */
+  open: boolean;
   count(method: string, kind: 'manifests' | 'blobs'): number;
 }
 
@@ -35,7 +37,7 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
   const blobs = new Map<string, Buffer>();
   const calls: Call[] = [];
   const corrupt = new Set<string>();
-  const state: { fault: FakeRegistry['fault'] } = { fault: undefined };
+  const state: { fault: FakeRegistry['fault']; open: boolean } = { fault: undefined, open: false };
   const server = await serve((req: http.IncomingMessage, res: http.ServerResponse) => {
     const call = { method: req.method ?? 'GET', path: req.url ?? '/', authorization: req.headers.authorization };
     calls.push(call);
@@ -46,7 +48,7 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
     if (!match) return res.writeHead(404).end();
     const [, repo, kind, ref] = match as unknown as [string, string, string, string];
     const token = call.authorization?.replace(/^Bearer /, '');
-    const allowed = token === 'alice' || (token !== undefined && token.startsWith('anon') && !repo.startsWith('private/'));
+    const allowed = state.open || token === 'alice' || (token !== undefined && token.startsWith('anon') && !repo.startsWith('private/'));
     if (!allowed) {
       return res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${req.headers.host}/token",service="fake",scope="repository:${repo}:pull"` }).end('{"errors":[{"code":"UNAUTHORIZED","message":"no"}]}');
     }
@@ -70,6 +72,12 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
     corrupt,
     get fault() {
       return state.fault;
+    },
+    get open() {
+      return state.open;
+    },
+    set open(value) {
+      state.open = value;
     },
     set fault(value) {
       state.fault = value;

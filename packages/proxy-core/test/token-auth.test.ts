@@ -55,7 +55,9 @@ describe('token auth with operator accounts', () => {
   });
 
   test('an account that answered 429 rests; the next one is used; all resting → 429 without calling upstream', async () => {
-    const { registry, base, discovery } = await setup((auth) => (auth?.startsWith('Bearer alice') ? { status: 429, headers: { 'retry-after': '600' } } : { status: 200, headers: { 'ratelimit-remaining': '0;w=21600' } }));
+    const { registry, base, discovery } = await setup((auth): { status: number; headers: Record<string, string> } =>
+      auth?.startsWith('Bearer alice') ? { status: 429, headers: { 'retry-after': '600' } } : { status: 200, headers: { 'ratelimit-remaining': '0;w=21600' } },
+    );
     const fetcher = withTokenAuth(base, { discovery, accounts: new AccountPool([{ username: 'alice', password: 'pw' }]), tokenFetcher: base });
     expect((await fetcher(get(`${registry.url}/v2/library/a/manifests/latest`))).status).toBe(429);
     expect((await fetcher(get(`${registry.url}/v2/library/a/manifests/latest`))).status).toBe(200);

@@ -124,7 +124,7 @@ function resolveRegistries(overrides: z.output<typeof configSchema>['registries'
     const url = entry?.url ?? base?.url;
     if (!url) throw new ConfigError(`invalid configuration:\n  registries.${name}.url: required for a registry outside the built-in catalogue`);
     const accounts = (entry?.accounts ?? []).map((account, index) => ({ username: account.username, password: readSecret(account, `registries.${name}.accounts.${index}`, env) }));
-    out[name] = { url, trustedRealms: entry?.trustedRealms ?? base?.trustedRealms ?? [], hosts: entry?.hosts ?? [], accounts };
+    out[name] = { url, trustedRealms: entry?.trustedRealms ?? base?.trustedRealms ?? [], hosts: entry?.hosts ?? [], accounts, fallbacks: entry?.fallbacks ?? [] };
   }
   const seen = new Map<string, string>();
   for (const [name, registry] of Object.entries(out)) {

@@ -40,6 +40,8 @@ const registrySchema = z.strictObject({
   trustedRealms: z.array(realmUrl).optional(),
   /** Host aliases: requests whose Host is one of these go to this registry. */
   hosts: z.array(hostName).default([]),
+  /** Mirrors believed to carry the same content, tried (anonymously) for digests only when this registry is in trouble. */
+  fallbacks: z.array(httpUrl).default([]),
   enabled: z.boolean().default(true),
 });
 
@@ -147,6 +149,7 @@ export interface ResolvedRegistry {
   hosts: string[];
   /** Secrets already read from files / environment. */
   accounts: Array<{ username: string; password: string }>;
+  fallbacks: string[];
 }
 
 /** Validated configuration; `registries` holds the enabled registries, fully resolved. */

@@ -29,7 +29,7 @@ describe('embedded defaults', () => {
     expect(config.listen).toBe('0.0.0.0:5000');
     expect(config.dataDir).toBe('./data');
     expect(config.defaultRegistry).toBe('docker.io');
-    expect(config.registries['docker.io']).toEqual({ url: 'https://registry-1.docker.io', trustedRealms: ['https://auth.docker.io/token'], hosts: [], accounts: [] });
+    expect(config.registries['docker.io']).toEqual({ url: 'https://registry-1.docker.io', trustedRealms: ['https://auth.docker.io/token'], hosts: [], accounts: [], fallbacks: [] });
     expect(Object.keys(config.registries).sort()).toEqual(['docker.io', 'gcr.io', 'ghcr.io', 'mcr.microsoft.com', 'nvcr.io', 'public.ecr.aws', 'quay.io', 'registry.k8s.io']);
     expect(config.upstream.allowPrivateNetworks).toBe(false);
     expect(config.auth.mode).toBe('passthrough');
@@ -50,9 +50,9 @@ describe('file and environment', () => {
     const path = file('a.yml', 'listen: "127.0.0.1:6000"\npublicUrl: https://mirror.example.com\nregistries:\n  registry.example.org:\n    url: https://registry.example.org\n  quay.io:\n    enabled: false\n  ghcr.io:\n    hosts: [ghcr.mirror.example.com]\n');
     const byFlag = loadConfig({ argv: ['--config', path], env: {} });
     expect(byFlag.listen).toBe('127.0.0.1:6000');
-    expect(byFlag.registries['registry.example.org']).toEqual({ url: 'https://registry.example.org', trustedRealms: [], hosts: [], accounts: [] });
+    expect(byFlag.registries['registry.example.org']).toEqual({ url: 'https://registry.example.org', trustedRealms: [], hosts: [], accounts: [], fallbacks: [] });
     expect(byFlag.registries['quay.io']).toBeUndefined();
-    expect(byFlag.registries['ghcr.io']).toEqual({ url: 'https://ghcr.io', trustedRealms: [], hosts: ['ghcr.mirror.example.com'], accounts: [] });
+    expect(byFlag.registries['ghcr.io']).toEqual({ url: 'https://ghcr.io', trustedRealms: [], hosts: ['ghcr.mirror.example.com'], accounts: [], fallbacks: [] });
     expect(loadConfig({ argv: [`--config=${path}`], env: {} }).publicUrl).toBe('https://mirror.example.com');
     const byEnv = loadConfig({ argv: [], env: { DOCXY_CONFIG: path, DOCXY_LISTEN: '[::1]:7000', DOCXY_DATA_DIR: '/srv/docxy', DOCXY_CERT_PATH: '/c.pem', DOCXY_KEY_PATH: '/k.pem', DOCXY_PUBLIC_URL: 'https://other.example.com' } });
     expect(byEnv).toMatchObject({ listen: '[::1]:7000', dataDir: '/srv/docxy', tls: { cert: '/c.pem', key: '/k.pem' }, publicUrl: 'https://other.example.com' });
@@ -60,7 +60,7 @@ describe('file and environment', () => {
 
   test('an operator can point docker.io at another URL', () => {
     const path = file('b.yml', 'registries:\n  docker.io:\n    url: http://127.0.0.1:9\n    trustedRealms: ["http://127.0.0.1:10/token"]\n');
-    expect(loadConfig({ argv: ['--config', path], env: {} }).registries['docker.io']).toEqual({ url: 'http://127.0.0.1:9', trustedRealms: ['http://127.0.0.1:10/token'], hosts: [], accounts: [] });
+    expect(loadConfig({ argv: ['--config', path], env: {} }).registries['docker.io']).toEqual({ url: 'http://127.0.0.1:9', trustedRealms: ['http://127.0.0.1:10/token'], hosts: [], accounts: [], fallbacks: [] });
   });
 });
 
