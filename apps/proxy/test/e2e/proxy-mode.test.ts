@@ -69,6 +69,81 @@ describe('logins and tokens signed by the mirror', () => {
   });
 });
 
+describe('upstream accounts', () => {
+  let pooled: TestMirror;
+  beforeAll(async () => {
+    // One account's secret comes from the environment, as a platform would mount it.
+    process.env.DOCXY_TEST_PUSHER_PASSWORD = USERS.pusher;
+    pooled = await startTestMirror(env.bed, {
+      auth: { mode: 'proxy', anonymous: true },
+      cache: { tagFreshness: 0 },
+      registries: {
+        'docker.io': { url: env.bed.upstreamUrl, trustedRealms: [env.bed.token.realm], accounts: [{ username: 'alice', password: USERS.alice! }, { username: 'pusher', passwordEnv: 'DOCXY_TEST_PUSHER_PASSWORD' }] },
+        'registry.test': { url: env.bed.upstreamUrl, trustedRealms: [env.bed.token.realm], accounts: [{ username: 'pusher', password: USERS.pusher! }] },
+      },
+    });
+  });
+  afterAll(async () => {
+    await pooled?.stop();
+    env.bed.front.fault = undefined;
+  });
+
+  const userOf = (authorization: string | undefined): string | undefined => {
+    const payload = authorization?.split('.')[1];
+    return payload ? (JSON.parse(Buffer.from(payload, 'base64url').toString()) as { sub: string }).sub : undefined;
+  };
+
+  test('each registry gets only its own accounts; no credential reaches the CDN or a log line', async () => {
+    const token = await tokenFrom(`${pooled.url}/auth/token`, 'repository:registry.test/acme/tool:pull');
+    env.bed.front.calls.length = 0;
+    env.bed.cdn.calls.length = 0;
+    const reply = await call(`${pooled.url}/v2/registry.test/acme/tool/manifests/1.0`, { headers: { authorization: `Bearer ${token}`, accept: ALL } });
+    expect(reply.status).toBe(200);
+    const layer = env.images.namespaced.blobs[1]!;
+    expect((await call(`${pooled.url}/v2/registry.test/acme/tool/blobs/${layer.digest}`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    const users = new Set(env.bed.front.calls.filter((c) => c.authorization).map((c) => userOf(c.authorization)));
+    expect([...users]).toEqual(['pusher']);
+    expect(env.bed.cdn.calls.length).toBeGreaterThan(0);
+    expect(env.bed.cdn.calls.every((c) => c.authorization === undefined)).toBe(true);
+    const logs = pooled.logs.join('\n');
+    for (const secret of [USERS.alice!, USERS.pusher!, ...env.bed.front.calls.map((c) => c.authorization?.slice(7)).filter((t): t is string => !!t)]) expect(logs).not.toContain(secret);
+  });
+
+  test('an account that answered 429 rests and the next one is used; when all rest, 429 with Retry-After and no upstream call', async () => {
+    const token = await tokenFrom(`${pooled.url}/auth/token`, 'repository:alpine:pull');
+    const headers = { authorization: `Bearer ${token}`, accept: ALL };
+    const limited = new Set<string>();
+    env.bed.front.fault = (c) => {
+      const user = userOf(c.authorization);
+      return user !== undefined && limited.has(user) && c.path.includes('/manifests/') ? { status: 429, headers: { 'retry-after': '3600' }, body: '{"errors":[{"code":"TOOMANYREQUESTS","message":"x"}]}' } : undefined;
+    };
+    env.bed.front.calls.length = 0;
+    expect((await call(`${pooled.url}/v2/alpine/manifests/3.20`, { headers })).status).toBe(200);
+    const first = userOf(env.bed.front.calls.find((c) => c.authorization)?.authorization);
+    expect(['alice', 'pusher']).toContain(first);
+    limited.add(first!);
+    // The limited account answers 429 once, then rests; the other account serves.
+    await call(`${pooled.url}/v2/alpine/manifests/never-1`, { headers });
+    env.bed.front.calls.length = 0;
+    expect((await call(`${pooled.url}/v2/alpine/manifests/3.20`, { headers })).status).toBe(200);
+    const second = new Set(env.bed.front.calls.map((c) => userOf(c.authorization)).filter(Boolean));
+    expect(second.has(first)).toBe(false);
+    // Now every account (anonymous included) is limited.
+    limited.add('alice').add('pusher').add('');
+    await call(`${pooled.url}/v2/alpine/manifests/never-2`, { headers });
+    await call(`${pooled.url}/v2/alpine/manifests/never-3`, { headers });
+    env.bed.front.calls.length = 0;
+    const refused = await call(`${pooled.url}/v2/alpine/manifests/never-4`, { headers });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(3000);
+    expect(env.bed.front.calls.filter((c) => c.path.includes('/manifests/'))).toEqual([]);
+    // A cached tag is still served (stale) meanwhile.
+    const stale = await call(`${pooled.url}/v2/alpine/manifests/3.20`, { headers });
+    expect(stale.status).toBe(200);
+    expect(stale.headers.get('warning')).toContain('Stale');
+  });
+});
+
 describe('tokens the mirror refuses', () => {
   const forge = (claims: Record<string, unknown>, key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey): string => {
     const head = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'JWT' })).toString('base64url');
