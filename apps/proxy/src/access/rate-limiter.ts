@@ -28,7 +28,12 @@ export interface LimitConfig {
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
 
-  constructor(private readonly max = 10_000, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly max = 10_000,
+    private readonly now: () => number = Date.now,
+    /** How a paced chunk waits (injectable so tests need no wall clock). */
+    private readonly schedule: (release: () => void, ms: number) => void = (release, ms) => void setTimeout(release, ms),
+  ) {}
 
   private bucket(key: string, rate: number, burst: number): Bucket {
     let bucket = this.buckets.get(key);
@@ -58,12 +63,13 @@ export class RateLimiter {
     if (limit.bytesPerSecond <= 0) return body;
     const bucket = this.bucket(`bytes|${client}`, limit.bytesPerSecond, limit.bytesPerSecond);
     const now = this.now;
+    const schedule = this.schedule;
     const pacer = new Transform({
       transform(chunk: Buffer, _enc, done: TransformCallback) {
         bucket.refill(now());
         bucket.tokens -= chunk.length;
         const wait = bucket.tokens < 0 ? (-bucket.tokens / bucket.rate) * 1000 : 0;
-        if (wait > 0) setTimeout(() => done(null, chunk), wait);
+        if (wait > 0) schedule(() => done(null, chunk), wait);
         else done(null, chunk);
       },
     });

@@ -5,6 +5,7 @@ import { clientIp } from '../../src/access/client-ip.js';
 import { ImageRules } from '../../src/access/image-rules.js';
 import { RateLimiter } from '../../src/access/rate-limiter.js';
 import { RegistryError } from '@docxy/proxy-core';
+import { Readable } from 'node:stream';
 
 describe('image globs', () => {
   test.each([
@@ -89,6 +90,30 @@ describe('rate limiter', () => {
     now += 500;
     expect(limiter.takeRequest('a', limit)).toBe(0);
     expect(limiter.takeRequest('a', { requestsPerSecond: 0, bytesPerSecond: 0 })).toBe(0);
+  });
+
+  test('bytes per second: a client past its budget waits in proportion, shared across its responses', async () => {
+    const waits: number[] = [];
+    const limiter = new RateLimiter(100, () => 0, (release, ms) => {
+      waits.push(Math.round(ms));
+      release();
+    });
+    const limit = { requestsPerSecond: 0, bytesPerSecond: 1000 };
+    const chunk = Buffer.alloc(1000);
+    const drain = async (stream: NodeJS.ReadableStream): Promise<number> => {
+      let n = 0;
+      for await (const c of stream) n += (c as Buffer).length;
+      return n;
+    };
+    expect(await drain(limiter.pace('a', limit, Readable.from([chunk, chunk, chunk])))).toBe(3000);
+    // One second's burst, then 1 s and 2 s of debt (the clock stands still here).
+    expect(waits).toEqual([1000, 2000]);
+    expect(await drain(limiter.pace('a', limit, Readable.from([chunk])))).toBe(1000);
+    expect(waits).toEqual([1000, 2000, 3000]);
+    expect(await drain(limiter.pace('b', limit, Readable.from([chunk])))).toBe(1000);
+    expect(waits).toHaveLength(3);
+    const unlimited = Readable.from([chunk]);
+    expect(limiter.pace('a', { requestsPerSecond: 0, bytesPerSecond: 0 }, unlimited)).toBe(unlimited);
   });
 
   test('the client map is bounded', () => {
