@@ -21,8 +21,10 @@ export interface CdnFault {
   cutAfter?: number;
   /** Flip the byte at this offset of the body. */
   corruptAt?: number;
-  /** Send the body in 64 KiB chunks with this pause between them. */
+  /** Pause this long after each chunk (64 KiB–1 MiB). */
   chunkDelayMs?: number;
+  /** Pace the body to this rate (a WAN link rather than loopback). */
+  bytesPerSecond?: number;
 }
 
 export interface Cdn extends Started {
@@ -62,7 +64,7 @@ export async function startCdn(storageRoot: string, host = '127.0.0.2'): Promise
       return;
     }
     const fault = state.fault?.(call);
-    createReadStream(file, { start, end, highWaterMark: 64 * 1024 }).pipe(misbehave(fault, (n) => (state.sent += n), () => res.destroy())).pipe(res);
+    createReadStream(file, { start, end, highWaterMark: 1024 * 1024 }).pipe(misbehave(fault, (n) => (state.sent += n), () => res.destroy())).pipe(res);
   }, host);
   return {
     ...started,
@@ -97,7 +99,8 @@ function misbehave(fault: CdnFault | undefined, count: (n: number) => void, hang
       }
       offset += out.length;
       count(out.length);
-      if (fault?.chunkDelayMs) setTimeout(() => done(null, out), fault.chunkDelayMs);
+      const delay = (fault?.chunkDelayMs ?? 0) + (fault?.bytesPerSecond ? (out.length / fault.bytesPerSecond) * 1000 : 0);
+      if (delay > 0) setTimeout(() => done(null, out), delay);
       else done(null, out);
     },
   });
