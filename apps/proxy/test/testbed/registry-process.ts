@@ -4,7 +4,7 @@
  * the CDN origin, as Docker Hub's do.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './http-server.js';
 
@@ -56,6 +56,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RegistryP
     lines.push('auth:', `  token: {realm: "${t.realm}", service: "${t.service}", issuer: "${t.issuer}", rootcertbundle: "${t.rootCertBundle}"}`);
   }
   if (options.proxyRemoteUrl) lines.push(`proxy: {remoteurl: "${options.proxyRemoteUrl}"}`);
+  mkdirSync(options.dir, { recursive: true });
   const configPath = join(options.dir, `registry-${port}.yml`);
   writeFileSync(configPath, `${lines.join('\n')}\n`);
   const child = spawn('docker-registry', ['serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
