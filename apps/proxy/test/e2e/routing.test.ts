@@ -8,6 +8,8 @@ import { useSeededMirror } from '../testbed/lifecycle.js';
 import { startTestMirror, type TestMirror } from '../testbed/mirror.js';
 import { MT } from '../testbed/images.js';
 import { call, errorCode, rawCall, tokenFrom } from '../testbed/client.js';
+import { startContainerd } from '../testbed/clients.js';
+import { tempDir } from '../testbed/tmp.js';
 
 const ALL = [MT.dockerList, MT.dockerManifest, MT.ociIndex, MT.ociManifest].join(', ');
 const env = useSeededMirror();
@@ -56,6 +58,24 @@ describe('routing', () => {
     expect((await get('/v2/alpine/manifests/latest', { host: 'alias.test' })).status).toBe(404);
     expect((await get('/v2/alpine/manifests/latest', { host: 'elsewhere.example' })).status).toBe(200);
   });
+
+  test('containerd (ctr, hosts.toml) pulls from a non-default registry through ?ns=', async () => {
+    const dir = tempDir('containerd-ns');
+    const containerd = await startContainerd(dir.path, mirror.hostPort, { 'registry.test': 'https://registry.test' });
+    try {
+      const before = mirror.logs.length;
+      await containerd.ctr(['content', 'fetch', '--hosts-dir', containerd.hostsDir, 'registry.test/acme/tool:1.0']);
+      const stored = await containerd.ctr(['content', 'ls', '-q']);
+      for (const blob of env.images.namespaced.blobs) expect(stored).toContain(blob.digest);
+      expect(stored).toContain(env.images.namespaced.top.digest);
+      const urls = mirror.logs.slice(before).map((l) => (JSON.parse(l) as { url?: string }).url ?? '').filter((u) => u.startsWith('/v2/acme/tool/'));
+      expect(urls.length).toBeGreaterThan(0);
+      expect(urls.every((u) => u.includes('ns=registry.test'))).toBe(true);
+    } finally {
+      await containerd.stop();
+      dir.remove();
+    }
+  }, 60_000);
 
   test('token scopes are mapped per registry', async () => {
     env.bed.token.calls.length = 0;

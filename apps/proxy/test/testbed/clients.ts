@@ -51,15 +51,17 @@ export interface Containerd {
   stop(): Promise<void>;
 }
 
-/** A private containerd (own root, state and socket) for `ctr content fetch`. */
-export async function startContainerd(dir: string, mirrorHostPort: string): Promise<Containerd> {
+/** A private containerd (own root, state and socket) for `ctr content fetch`, mirroring `registries` through the mirror. */
+export async function startContainerd(dir: string, mirrorHostPort: string, registries: Record<string, string> = { 'docker.io': 'https://registry-1.docker.io' }): Promise<Containerd> {
   const address = join(dir, 'containerd.sock');
   const hostsDir = join(dir, 'certs.d');
-  mkdirSync(join(hostsDir, 'docker.io'), { recursive: true });
-  writeFileSync(
-    join(hostsDir, 'docker.io', 'hosts.toml'),
-    ['server = "https://registry-1.docker.io"', '', `[host."http://${mirrorHostPort}"]`, '  capabilities = ["pull", "resolve"]', ''].join('\n'),
-  );
+  for (const [registry, server] of Object.entries(registries)) {
+    mkdirSync(join(hostsDir, registry), { recursive: true });
+    writeFileSync(
+      join(hostsDir, registry, 'hosts.toml'),
+      [`server = "${server}"`, '', `[host."http://${mirrorHostPort}"]`, '  capabilities = ["pull", "resolve"]', ''].join('\n'),
+    );
+  }
   const config = join(dir, 'containerd.toml');
   writeFileSync(
     config,
