@@ -64,6 +64,22 @@ describe('file and environment', () => {
   });
 });
 
+describe('upstream account secrets', () => {
+  test('come from the file, a mounted secret file, or the environment', () => {
+    const secret = file('secret', 'from-file\n');
+    const path = file(
+      'accounts.yml',
+      `registries:\n  docker.io:\n    accounts:\n      - { username: a, password: inline }\n      - { username: b, passwordFile: ${secret} }\n      - { username: c, passwordEnv: HUB_TOKEN }\n`,
+    );
+    const config = loadConfig({ argv: ['--config', path], env: { HUB_TOKEN: 'from-env' } });
+    expect(config.registries['docker.io']!.accounts).toEqual([
+      { username: 'a', password: 'inline' },
+      { username: 'b', password: 'from-file' },
+      { username: 'c', password: 'from-env' },
+    ]);
+  });
+});
+
 describe('bad configuration stops start-up naming the key', () => {
   test.each([
     ['lisen: "0.0.0.0:5000"\n', 'lisen'],
