@@ -69,6 +69,5 @@ http {
 
 /** distribution as a pull-through cache of `remoteUrl` (no auth on its own side). */
 export function startDistributionProxy(dir: string, remoteUrl: string): Promise<RegistryProcess> {
-  mkdirSync(dir, { recursive: true });
   return startRegistry({ dir, proxyRemoteUrl: remoteUrl });
 }

@@ -45,9 +45,9 @@ export async function createCache(config: Config, logger: Logger): Promise<Cache
     store = fsStore;
     objects = new FsObjectStore(join(config.dataDir, 'meta'), tmpDir);
   }
-  // Removes half-written leftovers of a previous run before anything else writes.
+  // Removes half-written leftovers of a previous run before anything else writes
+  // (the fs store recreates tmpDir; the s3 branch made it above).
   await store.cleanup();
-  await mkdir(tmpDir, { recursive: true });
   const fills = new FillCoordinator({
     spoolDir: tmpDir,
     store,

@@ -43,16 +43,30 @@ export class RegistryRouter {
     return this.registries.get(this.defaultName)!;
   }
 
+  /** The registry `?ns=` or a host alias names, if either does. */
+  private hinted(hints: RouteHints): string | undefined {
+    if (hints.ns !== undefined) return hints.ns === 'index.docker.io' || hints.ns === 'registry-1.docker.io' ? 'docker.io' : hints.ns;
+    return hints.host ? this.aliases.get(hints.host.toLowerCase()) : undefined;
+  }
+
+  private lookup(registryName: string, clientName: string): RoutedRegistry {
+    const registry = this.registries.get(registryName);
+    if (!registry) throw new RegistryError('NAME_UNKNOWN', 'repository name not known to this mirror', { detail: { name: clientName } });
+    return registry;
+  }
+
+  /** The registry a request without a repository name (a token request with no scope) is for. */
+  select(hints: RouteHints): RoutedRegistry {
+    const name = this.hinted(hints);
+    return name === undefined ? this.default : this.lookup(name, '');
+  }
+
   resolve(clientName: string, hints: RouteHints = {}): Route {
     assertName(clientName);
-    let registryName = this.defaultName;
+    const hinted = this.hinted(hints);
+    let registryName = hinted ?? this.defaultName;
     let name = clientName;
-    const alias = hints.host ? this.aliases.get(hints.host.toLowerCase()) : undefined;
-    if (hints.ns !== undefined) {
-      registryName = hints.ns === 'index.docker.io' || hints.ns === 'registry-1.docker.io' ? 'docker.io' : hints.ns;
-    } else if (alias) {
-      registryName = alias;
-    } else {
+    if (hinted === undefined) {
       const slash = clientName.indexOf('/');
       const first = slash > 0 ? clientName.slice(0, slash) : '';
       // Only a segment that looks like a host (has a dot or port) can name a registry;
@@ -62,8 +76,7 @@ export class RegistryRouter {
         name = clientName.slice(slash + 1);
       }
     }
-    const registry = this.registries.get(registryName);
-    if (!registry) throw new RegistryError('NAME_UNKNOWN', 'repository name not known to this mirror', { detail: { name: clientName } });
+    const registry = this.lookup(registryName, clientName);
     const upstreamName = registry.upstream.libraryPrefix ? withLibraryPrefix(name) : name;
     return { registry, upstreamName: assertName(upstreamName) };
   }

@@ -1,5 +1,4 @@
 /** Wires configuration into a running mirror; used by main.ts and by end-to-end tests. */
-import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
 import { createApp } from './app.js';
@@ -38,7 +37,6 @@ function createClientAuth(config: Config, publicUrl: URL, logger: Logger): Clien
 
 export async function startMirror(config: Config, logDestination?: DestinationStream): Promise<Mirror> {
   const logger = createLogger(config.log.level, logDestination);
-  mkdirSync(config.dataDir, { recursive: true });
   const cache = await createCache(config, logger);
   const router = createRouter(config, createFetcher(config), cache);
   const running = await listen(createServer(config), config.listen, config.server.drainTimeoutMs);

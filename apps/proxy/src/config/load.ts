@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config, type ConfigInput, type ResolvedRegistry } from './schema.js';
-import { EMBEDDED_DEFAULTS } from './defaults.js';
 import { CATALOGUE } from './catalogue.js';
 
 export class ConfigError extends Error {
@@ -73,7 +72,8 @@ function readFile(path: string): Record<string, unknown> {
 export function loadConfig(options: { argv?: string[]; env?: NodeJS.ProcessEnv } = {}): Config {
   const env = options.env ?? process.env;
   const path = configPathFrom(options.argv ?? [], env);
-  const raw: Record<string, unknown> = { ...EMBEDDED_DEFAULTS, ...(path ? readFile(path) : {}) };
+  // With no file and no environment the schema's defaults apply: Docker Hub on 0.0.0.0:5000, data in ./data.
+  const raw: Record<string, unknown> = path ? readFile(path) : {};
   for (const [name, keyPath] of ENV_KEYS) {
     const value = env[name];
     if (value !== undefined && value !== '') setPath(raw, keyPath, value);

@@ -18,7 +18,7 @@ function registryFor(router: RegistryRouter, params: URLSearchParams, hints: Rou
     const scope = parseScope(raw);
     if (scope?.type === 'repository') return router.resolve(scope.name, hints).registry;
   }
-  return router.resolve('library/x', hints).registry;
+  return router.select(hints);
 }
 
 async function relay(ctx: Context, router: RegistryRouter, auth: ClientAuth, policy: AccessPolicy, request: Omit<TokenRequest, 'mapName'>): Promise<void> {

@@ -6,7 +6,6 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
-import type { Socket } from 'node:net';
 
 export interface AgentOptions {
   connectTimeoutMs: number;
@@ -27,8 +26,6 @@ function armConnectTimeout(socket: Duplex, ms: number, readyEvent: 'connect' | '
   socket.once(readyEvent, clear);
   socket.once('close', clear);
   socket.once('error', clear);
-  // A socket taken from the pool is already connected.
-  if ((socket as Socket).readyState === 'open' && readyEvent === 'connect') clear();
 }
 
 export function createAgents(options: AgentOptions): { http: http.Agent; https: https.Agent } {
