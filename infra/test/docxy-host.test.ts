@@ -30,7 +30,12 @@ const output = <T>(o: pulumi.Output<T>): Promise<T> => new Promise((resolve) => 
 describe('DocxyHost', () => {
   test('creates its own security group, host, IP, DNS record and health check', async () => {
     const { DocxyHost } = await import('../src/docxy-host.js');
-    const host = new DocxyHost('mirror', { image: 'ghcr.io/acme/docxy:1.0', domain: 'mirror.example.com', zoneId: 'Z123', allowedCidrs: ['198.51.100.0/24'] });
+    const host = new DocxyHost('mirror', {
+      image: 'ghcr.io/acme/docxy:1.0',
+      domain: 'mirror.example.com',
+      zoneId: 'Z123',
+      allowedCidrs: ['198.51.100.0/24'],
+    });
     expect(await output(host.url)).toBe('https://mirror.example.com');
     expect(await output(host.publicIp)).toBe('203.0.113.10');
     expect(await output(host.dnsRecordName)).toBe('mirror.example.com');
@@ -41,13 +46,30 @@ describe('DocxyHost', () => {
     };
     const sg = byType('aws:ec2/securityGroup:SecurityGroup');
     expect(sg.name).toBe('mirror-sg');
-    expect(sg.inputs.ingress).toEqual([{ protocol: 'tcp', fromPort: 443, toPort: 443, cidrBlocks: ['198.51.100.0/24'], description: 'registry clients' }]);
+    expect(sg.inputs.ingress).toEqual([
+      { protocol: 'tcp', fromPort: 443, toPort: 443, cidrBlocks: ['198.51.100.0/24'], description: 'registry clients' },
+    ]);
     const instance = byType('aws:ec2/instance:Instance');
-    expect(instance.inputs).toMatchObject({ ami: 'ami-123', instanceType: 't3.medium', vpcSecurityGroupIds: ['mirror-sg-id'], metadataOptions: { httpTokens: 'required' } });
+    expect(instance.inputs).toMatchObject({
+      ami: 'ami-123',
+      instanceType: 't3.medium',
+      vpcSecurityGroupIds: ['mirror-sg-id'],
+      metadataOptions: { httpTokens: 'required' },
+    });
     expect(instance.inputs.userData).toContain('ghcr.io/acme/docxy:1.0');
     expect(instance.inputs.userData).toContain('DOCXY_PUBLIC_URL=https://mirror.example.com');
-    expect(byType('aws:route53/record:Record').inputs).toMatchObject({ zoneId: 'Z123', name: 'mirror.example.com', type: 'A', records: ['203.0.113.10'] });
-    expect(byType('aws:route53/healthCheck:HealthCheck').inputs).toMatchObject({ fqdn: 'mirror.example.com', type: 'HTTPS', resourcePath: '/healthz', port: 443 });
+    expect(byType('aws:route53/record:Record').inputs).toMatchObject({
+      zoneId: 'Z123',
+      name: 'mirror.example.com',
+      type: 'A',
+      records: ['203.0.113.10'],
+    });
+    expect(byType('aws:route53/healthCheck:HealthCheck').inputs).toMatchObject({
+      fqdn: 'mirror.example.com',
+      type: 'HTTPS',
+      resourcePath: '/healthz',
+      port: 443,
+    });
   });
 });
 

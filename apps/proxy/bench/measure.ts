@@ -21,14 +21,23 @@ export async function curlGet(url: string, headers: Record<string, string> = {})
 }
 
 /** `count` curls started together; wall time until the last finishes. */
-export async function curlFanOut(url: string, headers: Record<string, string>, count: number): Promise<{ seconds: number; downloads: Download[] }> {
+export async function curlFanOut(
+  url: string,
+  headers: Record<string, string>,
+  count: number,
+): Promise<{ seconds: number; downloads: Download[] }> {
   const started = process.hrtime.bigint();
   const downloads = await Promise.all(Array.from({ length: count }, () => curlGet(url, headers)));
   return { seconds: Number(process.hrtime.bigint() - started) / 1e9, downloads };
 }
 
 /** Requests per second from wrk (2 threads, `connections` connections, `seconds` long). */
-export async function wrkRate(url: string, headers: Record<string, string>, connections = 50, seconds = 5): Promise<{ rps: number; non2xx: number }> {
+export async function wrkRate(
+  url: string,
+  headers: Record<string, string>,
+  connections = 50,
+  seconds = 5,
+): Promise<{ rps: number; non2xx: number }> {
   const args = ['-t2', `-c${connections}`, `-d${seconds}s`];
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
   const { stdout } = await run('wrk', [...args, url], { maxBuffer: 1 << 20 });
@@ -42,4 +51,3 @@ export function peakRss(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
-

@@ -90,7 +90,13 @@ async function main(): Promise<void> {
       colds.push(await curlGet(`${d1.url}${blobPath}`, d1Auth));
     }
     const cold = middle(colds);
-    rows.push({ figure: `cold blob (${BLOB_MB} MiB) throughput`, docxy: mbps(cold.bytes, cold.seconds), peer: `direct from upstream ${mbps(direct.bytes, direct.seconds)}`, ratio: (direct.seconds / cold.seconds).toFixed(2), target: '≥ 0.9' });
+    rows.push({
+      figure: `cold blob (${BLOB_MB} MiB) throughput`,
+      docxy: mbps(cold.bytes, cold.seconds),
+      peer: `direct from upstream ${mbps(direct.bytes, direct.seconds)}`,
+      ratio: (direct.seconds / cold.seconds).toFixed(2),
+      target: '≥ 0.9',
+    });
 
     // 1b. The same over a paced upstream (a fast WAN link instead of loopback).
     bed.cdn.fault = () => ({ bytesPerSecond: WAN_MB * MiB });
@@ -99,10 +105,20 @@ async function main(): Promise<void> {
       const wanColds: Download[] = [];
       for (let i = 0; i < RUNS; i++) {
         const mirror = await docxy(`docxy-wan-${i}`);
-        wanColds.push(await curlGet(`${mirror.url}${blobPath}`, { authorization: `Bearer ${await token(`${mirror.url}/auth/token`, 'library/bench', 'docxy')}` }));
+        wanColds.push(
+          await curlGet(`${mirror.url}${blobPath}`, {
+            authorization: `Bearer ${await token(`${mirror.url}/auth/token`, 'library/bench', 'docxy')}`,
+          }),
+        );
       }
       const wan = middle(wanColds);
-      rows.push({ figure: `cold blob throughput, upstream paced to ${WAN_MB} MiB/s`, docxy: mbps(wan.bytes, wan.seconds), peer: `direct from upstream ${mbps(directWan.bytes, directWan.seconds)}`, ratio: (directWan.seconds / wan.seconds).toFixed(2), target: '≥ 0.9' });
+      rows.push({
+        figure: `cold blob throughput, upstream paced to ${WAN_MB} MiB/s`,
+        docxy: mbps(wan.bytes, wan.seconds),
+        peer: `direct from upstream ${mbps(directWan.bytes, directWan.seconds)}`,
+        ratio: (directWan.seconds / wan.seconds).toFixed(2),
+        target: '≥ 0.9',
+      });
     } finally {
       bed.cdn.fault = undefined;
     }
@@ -114,7 +130,13 @@ async function main(): Promise<void> {
     await curlGet(`${dist1}${blobPath}`);
     const distWarm = await median(() => curlGet(`${dist1}${blobPath}`));
     const ceiling = await median(() => curlGet(`${nginx.url}/blob`));
-    rows.push({ figure: 'warm blob throughput', docxy: mbps(warm.bytes, warm.seconds), peer: `distribution ${mbps(distWarm.bytes, distWarm.seconds)}; nginx sendfile ${mbps(ceiling.bytes, ceiling.seconds)}`, ratio: (distWarm.seconds / warm.seconds).toFixed(2), target: '≥ 1.2' });
+    rows.push({
+      figure: 'warm blob throughput',
+      docxy: mbps(warm.bytes, warm.seconds),
+      peer: `distribution ${mbps(distWarm.bytes, distWarm.seconds)}; nginx sendfile ${mbps(ceiling.bytes, ceiling.seconds)}`,
+      ratio: (distWarm.seconds / warm.seconds).toFixed(2),
+      target: '≥ 1.2',
+    });
 
     // 3–5. PULLERS concurrent cold pulls of the blob: upstream bytes, wall time, peak RSS.
     // The upstream is paced (a WAN link): on loopback the two cores would measure local
@@ -122,7 +144,9 @@ async function main(): Promise<void> {
     bed.cdn.fault = () => ({ bytesPerSecond: FANOUT_WAN_MB * MiB });
     try {
       const ref = await docxy('docxy-fanout-ref');
-      const single = await curlGet(`${ref.url}${blobPath}`, { authorization: `Bearer ${await token(`${ref.url}/auth/token`, 'library/bench', 'docxy')}` });
+      const single = await curlGet(`${ref.url}${blobPath}`, {
+        authorization: `Bearer ${await token(`${ref.url}/auth/token`, 'library/bench', 'docxy')}`,
+      });
       const d2 = await docxy('docxy-2');
       const d2Auth = { authorization: `Bearer ${await token(`${d2.url}/auth/token`, 'library/bench', 'docxy')}` };
       let sentBefore = bed.cdn.bytesSent();
@@ -135,9 +159,27 @@ async function main(): Promise<void> {
       const distFan = await curlFanOut(`${dist2}${blobPath}`, {}, PULLERS);
       const distUpstream = bed.cdn.bytesSent() - sentBefore;
       const distComplete = distFan.downloads.filter((d) => d.status === 200 && d.bytes === size).length;
-      rows.push({ figure: `${PULLERS} concurrent cold pulls (upstream ${FANOUT_WAN_MB} MiB/s): bytes fetched upstream`, docxy: `${(docxyUpstream / size).toFixed(2)} × blob (${complete}/${PULLERS} complete)`, peer: `distribution ${(distUpstream / size).toFixed(2)} × blob (${distComplete}/${PULLERS} complete)`, ratio: '', target: '= 1 × blob' });
-      rows.push({ figure: `${PULLERS} concurrent cold pulls: wall time / one cold pull`, docxy: `${fan.seconds.toFixed(2)} s / ${single.seconds.toFixed(2)} s`, peer: `distribution ${distFan.seconds.toFixed(2)} s`, ratio: (fan.seconds / single.seconds).toFixed(2), target: '≤ 1.5' });
-      rows.push({ figure: 'peak RSS of the Docxy process during the fan-out', docxy: `${(rss / MiB).toFixed(0)} MiB`, peer: '', ratio: '', target: '≤ 200 MiB' });
+      rows.push({
+        figure: `${PULLERS} concurrent cold pulls (upstream ${FANOUT_WAN_MB} MiB/s): bytes fetched upstream`,
+        docxy: `${(docxyUpstream / size).toFixed(2)} × blob (${complete}/${PULLERS} complete)`,
+        peer: `distribution ${(distUpstream / size).toFixed(2)} × blob (${distComplete}/${PULLERS} complete)`,
+        ratio: '',
+        target: '= 1 × blob',
+      });
+      rows.push({
+        figure: `${PULLERS} concurrent cold pulls: wall time / one cold pull`,
+        docxy: `${fan.seconds.toFixed(2)} s / ${single.seconds.toFixed(2)} s`,
+        peer: `distribution ${distFan.seconds.toFixed(2)} s`,
+        ratio: (fan.seconds / single.seconds).toFixed(2),
+        target: '≤ 1.5',
+      });
+      rows.push({
+        figure: 'peak RSS of the Docxy process during the fan-out',
+        docxy: `${(rss / MiB).toFixed(0)} MiB`,
+        peer: '',
+        ratio: '',
+        target: '≤ 200 MiB',
+      });
     } finally {
       bed.cdn.fault = undefined;
     }
@@ -148,7 +190,13 @@ async function main(): Promise<void> {
     await curlGet(`${dist1}${manifestPath}`, { accept: ACCEPT });
     const docxyRate = await wrkRate(`${d1.url}${manifestPath}`, { ...d1Auth, accept: ACCEPT });
     const distRate = await wrkRate(`${dist1}${manifestPath}`, { accept: ACCEPT });
-    rows.push({ figure: 'cached manifest-by-digest requests/s (wrk, 50 connections)', docxy: `${docxyRate.rps.toFixed(0)} (${docxyRate.non2xx} non-2xx)`, peer: `distribution ${distRate.rps.toFixed(0)} (${distRate.non2xx} non-2xx)`, ratio: (docxyRate.rps / distRate.rps).toFixed(2), target: '≥ 2' });
+    rows.push({
+      figure: 'cached manifest-by-digest requests/s (wrk, 50 connections)',
+      docxy: `${docxyRate.rps.toFixed(0)} (${docxyRate.non2xx} non-2xx)`,
+      peer: `distribution ${distRate.rps.toFixed(0)} (${distRate.non2xx} non-2xx)`,
+      ratio: (docxyRate.rps / distRate.rps).toFixed(2),
+      target: '≥ 2',
+    });
 
     // 7. 20 pulls of an unchanged tag: manifest GETs that reach the upstream.
     const gets = (): number => bed.front.manifestGets().length;
@@ -158,10 +206,18 @@ async function main(): Promise<void> {
     before = gets();
     for (let i = 0; i < 20; i++) await curlGet(`${dist1}/v2/library/bench/manifests/latest`, { accept: ACCEPT });
     const distGets = gets() - before;
-    rows.push({ figure: 'upstream manifest GETs for 20 pulls of an unchanged tag', docxy: String(docxyGets), peer: `distribution ${distGets}`, ratio: '', target: '≤ 1 (distinct manifests)' });
+    rows.push({
+      figure: 'upstream manifest GETs for 20 pulls of an unchanged tag',
+      docxy: String(docxyGets),
+      peer: `distribution ${distGets}`,
+      ratio: '',
+      target: '≤ 1 (distinct manifests)',
+    });
 
     const digest = createHash('sha256').update(layer.data).digest('hex').slice(0, 12);
-    process.stdout.write(`\nDocxy benchmark — blob sha256:${digest}…, ${BLOB_MB} MiB, ${PULLERS} pullers, medians of ${RUNS} single downloads, node ${process.version}\n\n`);
+    process.stdout.write(
+      `\nDocxy benchmark — blob sha256:${digest}…, ${BLOB_MB} MiB, ${PULLERS} pullers, medians of ${RUNS} single downloads, node ${process.version}\n\n`,
+    );
     process.stdout.write('| figure | Docxy | peer (same run) | ratio | target |\n|---|---|---|---|---|\n');
     for (const row of rows) process.stdout.write(`| ${row.figure} | ${row.docxy} | ${row.peer} | ${row.ratio} | ${row.target} |\n`);
   } finally {

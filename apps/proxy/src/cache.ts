@@ -40,7 +40,11 @@ export async function createCache(config: Config, logger: Logger): Promise<Cache
   } else {
     await mkdir(config.dataDir, { recursive: true });
     maxSize = config.cache.maxSize ?? Math.floor((await filesystemSize(config.dataDir)) / 2);
-    const fsStore = new FsBlobStore({ root: config.dataDir, maxSize, onEvict: (digest, size) => logger.info({ digest, size }, 'evicted blob') });
+    const fsStore = new FsBlobStore({
+      root: config.dataDir,
+      maxSize,
+      onEvict: (digest, size) => logger.info({ digest, size }, 'evicted blob'),
+    });
     makeRoom = (bytes) => fsStore.evict(bytes);
     store = fsStore;
     objects = new FsObjectStore(join(config.dataDir, 'meta'), tmpDir);

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from './config/load.js';
 import { startMirror } from './start.js';
 
 async function main(): Promise<void> {
-  let config;
+  let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig({ argv: process.argv.slice(2), env: process.env });
   } catch (err) {

@@ -57,7 +57,9 @@ export function createRouter(config: Config, fetcher: Fetcher, cache: Cache): Re
     // Proxy mode: upstream calls carry the operator's account tokens, never a client's.
     const upstreamFetcher =
       config.auth.mode === 'proxy'
-        ? withRetry(withTokenAuth(fetcher, { discovery, accounts: new AccountPool(entry.accounts), tokenFetcher: retrying }), { retries: config.upstream.retries })
+        ? withRetry(withTokenAuth(fetcher, { discovery, accounts: new AccountPool(entry.accounts), tokenFetcher: retrying }), {
+            retries: config.upstream.retries,
+          })
         : retrying;
     const source = new CachedRegistry({
       registry: name,

@@ -9,9 +9,14 @@ export function createS3Stores(options: NonNullable<Config['cache']['s3']>): { s
     endpoint: options.endpoint,
     forcePathStyle: options.forcePathStyle,
     // Explicit keys, else the SDK's default chain (instance/task role on AWS).
-    credentials: options.accessKeyId && options.secretAccessKey ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } : undefined,
+    credentials:
+      options.accessKeyId && options.secretAccessKey
+        ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey }
+        : undefined,
     // S3-compatible servers (MinIO, s3rver, ...) do not all speak the newer checksum headers.
-    ...(options.endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const } : {}),
+    ...(options.endpoint
+      ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const }
+      : {}),
   });
   const target = { client, bucket: options.bucket, prefix: options.prefix };
   return { store: new S3BlobStore(target), objects: new S3ObjectStore(target), close: () => client.destroy() };

@@ -23,13 +23,22 @@ export interface Mirror extends RunningServer {
 }
 
 function createClientAuth(config: Config, publicUrl: URL, logger: Logger): ClientAuth {
-  const withAccounts = Object.entries(config.registries).filter(([, r]) => r.accounts.length > 0).map(([name]) => name);
+  const withAccounts = Object.entries(config.registries)
+    .filter(([, r]) => r.accounts.length > 0)
+    .map(([name]) => name);
   if (config.auth.mode === 'passthrough') {
-    if (withAccounts.length) logger.warn({ registries: withAccounts }, 'upstream accounts are used in auth.mode "proxy" only; passthrough relays each client\'s own credentials');
+    if (withAccounts.length)
+      logger.warn(
+        { registries: withAccounts },
+        'upstream accounts are used in auth.mode "proxy" only; passthrough relays each client\'s own credentials',
+      );
     return new PassthroughAuth();
   }
   if (withAccounts.length && config.auth.anonymous) {
-    logger.warn({ registries: withAccounts }, 'ANONYMOUS ACCESS IS ON WHILE UPSTREAM ACCOUNTS ARE CONFIGURED: anyone who reaches this mirror can pull whatever those accounts can read');
+    logger.warn(
+      { registries: withAccounts },
+      'ANONYMOUS ACCESS IS ON WHILE UPSTREAM ACCOUNTS ARE CONFIGURED: anyone who reaches this mirror can pull whatever those accounts can read',
+    );
   }
   const tokens = new ProxyTokens(loadSigningKey(config.auth.signingKey, config.dataDir), publicUrl.host, config.auth.tokenTtl);
   return new ProxyAuth(tokens, config.auth.htpasswd ? Htpasswd.load(config.auth.htpasswd) : undefined, config.auth.anonymous);
@@ -42,10 +51,23 @@ export async function startMirror(config: Config, logDestination?: DestinationSt
   const running = await listen(createServer(config), config.listen, config.server.drainTimeoutMs);
   // The realm needs the bound port (listen may say port 0), so the app is attached after listen.
   const publicUrl = publicUrlOf(config, running.server.address() as AddressInfo);
-  if (!config.publicUrl) logger.warn({ publicUrl: publicUrl.href }, 'publicUrl not configured: clients on other hosts will be sent to this address for tokens; set publicUrl');
+  if (!config.publicUrl)
+    logger.warn(
+      { publicUrl: publicUrl.href },
+      'publicUrl not configured: clients on other hosts will be sent to this address for tokens; set publicUrl',
+    );
   const auth = createClientAuth(config, publicUrl, logger);
   running.server.on('request', createApp({ router, publicUrl, logger, auth, policy: new AccessPolicy(config.access) }).callback());
-  logger.info({ url: running.url, publicUrl: publicUrl.href, registries: Object.keys(config.registries), dataDir: config.dataDir, cache: { store: config.cache.store, maxSize: cache.maxSize } }, 'docxy listening');
+  logger.info(
+    {
+      url: running.url,
+      publicUrl: publicUrl.href,
+      registries: Object.keys(config.registries),
+      dataDir: config.dataDir,
+      cache: { store: config.cache.store, maxSize: cache.maxSize },
+    },
+    'docxy listening',
+  );
   const stop = async (): Promise<void> => {
     await running.drain();
     // Fills outlive their clients; let them commit before the store's connections close.

@@ -26,7 +26,7 @@ export const ERROR_STATUS = {
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
 export function isErrorCode(code: unknown): code is ErrorCode {
-  return typeof code === 'string' && Object.prototype.hasOwnProperty.call(ERROR_STATUS, code);
+  return typeof code === 'string' && Object.hasOwn(ERROR_STATUS, code);
 }
 
 export interface RegistryErrorOptions {
@@ -62,7 +62,11 @@ export class RegistryError extends Error {
 
 /** Timeouts and connection failures talking to an upstream; mapped to UNAVAILABLE (502/504). */
 export class UpstreamUnavailableError extends RegistryError {
-  constructor(message: string, readonly kind: 'connect' | 'headers' | 'idle' | 'network', cause?: unknown) {
+  constructor(
+    message: string,
+    readonly kind: 'connect' | 'headers' | 'idle' | 'network',
+    cause?: unknown,
+  ) {
     super('UNAVAILABLE', message, { status: kind === 'network' ? 502 : 504, cause });
     this.name = 'UpstreamUnavailableError';
   }

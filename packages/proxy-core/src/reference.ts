@@ -18,7 +18,8 @@ export function isValidName(name: string): boolean {
 }
 
 export function assertName(name: string): string {
-  if (!isValidName(name)) throw new RegistryError('NAME_INVALID', 'invalid repository name', { detail: { name: name.slice(0, MAX_NAME_LENGTH) } });
+  if (!isValidName(name))
+    throw new RegistryError('NAME_INVALID', 'invalid repository name', { detail: { name: name.slice(0, MAX_NAME_LENGTH) } });
   return name;
 }
 

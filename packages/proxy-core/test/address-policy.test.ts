@@ -41,7 +41,9 @@ describe('the fetcher never connects to a forbidden address', () => {
     ['an IPv6 metadata literal', 'http://[fd00:ec2::254]/latest/meta-data/'],
     ['a mapped IPv4 link-local literal', 'http://[::ffff:a9fe:a9fe]/'],
   ])('refuses %s even with private networks allowed', async (_name, url) => {
-    const err = await baseFetcher({ addressPolicy: { allowPrivate: true } })({ url: new URL(url), method: 'GET', headers: {} }).catch((e: unknown) => e);
+    const err = await baseFetcher({ addressPolicy: { allowPrivate: true } })({ url: new URL(url), method: 'GET', headers: {} }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(UpstreamUnavailableError);
     expect((err as Error).message).toContain('address not allowed');
   });
@@ -52,14 +54,20 @@ describe('the fetcher never connects to a forbidden address', () => {
     const err = await baseFetcher()({ url: new URL(`http://localhost:${port}/`), method: 'GET', headers: {} }).catch((e: unknown) => e);
     expect((err as Error).message).toContain('address not allowed');
     expect(server.requests).toHaveLength(0);
-    const ok = await baseFetcher({ addressPolicy: { allowPrivate: true } })({ url: new URL(`http://localhost:${port}/`), method: 'GET', headers: {} });
+    const ok = await baseFetcher({ addressPolicy: { allowPrivate: true } })({
+      url: new URL(`http://localhost:${port}/`),
+      method: 'GET',
+      headers: {},
+    });
     expect(ok.status).toBe(200);
   });
 
   test('an upstream redirect to the metadata address is not followed', async () => {
     server = await serve((_req, res) => res.writeHead(307, { location: 'http://169.254.169.254/latest/meta-data/iam/' }).end());
     const fetcher = withRedirects(baseFetcher({ addressPolicy: { allowPrivate: true } }));
-    const err = await fetcher({ url: new URL(`${server.url}/v2/x/blobs/y`), method: 'GET', headers: { authorization: 'Bearer t' } }).catch((e: unknown) => e);
+    const err = await fetcher({ url: new URL(`${server.url}/v2/x/blobs/y`), method: 'GET', headers: { authorization: 'Bearer t' } }).catch(
+      (e: unknown) => e,
+    );
     expect((err as Error).message).toContain('address not allowed');
   });
 });

@@ -46,7 +46,11 @@ export function describeBlobStore(name: string, make: () => Promise<{ store: Blo
       const data = randomBytes(10_000);
       const digest = digestOf(data);
       await writeAll(store, digest, [data]);
-      for (const [start, end] of [[0, 0], [100, 199], [9_000, 9_999]] as const) {
+      for (const [start, end] of [
+        [0, 0],
+        [100, 199],
+        [9_000, 9_999],
+      ] as const) {
         expect((await readAll(await store.open(digest, { start, end }))).equals(data.subarray(start, end + 1))).toBe(true);
       }
     });

@@ -22,7 +22,9 @@ import { OCI_INDEX, OCI_MANIFEST, startFakeRegistry, type FakeRegistry } from '.
 import { readAll, LOOPBACK } from './servers.js';
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 const FRESH = 60_000;
 const MAX_STALE = 7 * 24 * 3600_000;
@@ -39,7 +41,10 @@ async function build(withAccess: boolean): Promise<void> {
   access = new AccessMemo({ now: () => clock });
   registry = new CachedRegistry({
     registry: 'docker.io',
-    upstream: new UpstreamRegistry({ name: 'docker.io', url: new URL(upstream.url), trustedRealms: [], libraryPrefix: true }, createFetcherStack({ base: LOOPBACK, retry: { retries: 0 } })),
+    upstream: new UpstreamRegistry(
+      { name: 'docker.io', url: new URL(upstream.url), trustedRealms: [], libraryPrefix: true },
+      createFetcherStack({ base: LOOPBACK, retry: { retries: 0 } }),
+    ),
     store,
     fills: new FillCoordinator({ spoolDir: store.tmpDir, store, space: new SpaceGuard({ dir: store.tmpDir, marginBytes: 0 }) }),
     manifests: new ManifestCache(new FsObjectStore(join(root, 'meta'), store.tmpDir)),
@@ -60,7 +65,14 @@ afterEach(async () => {
 });
 
 const ACCEPT = [OCI_MANIFEST, OCI_INDEX].join(', ');
-const req = (reference: string, extra: Partial<ManifestRequest> = {}): ManifestRequest => ({ repo: 'library/app', reference, method: 'GET', accept: ACCEPT, authorization: 'Bearer anon', ...extra });
+const req = (reference: string, extra: Partial<ManifestRequest> = {}): ManifestRequest => ({
+  repo: 'library/app',
+  reference,
+  method: 'GET',
+  accept: ACCEPT,
+  authorization: 'Bearer anon',
+  ...extra,
+});
 
 async function body(response: RegistryResponse): Promise<string> {
   return (await readAll(response.body)).toString();
@@ -122,7 +134,9 @@ describe('manifests and tags: the quota economy', () => {
   test('a cached manifest is served only to a client whose Accept names its type', async () => {
     upstream.tag('library/app', 'latest', 'v1');
     await body(await registry.manifest(req('latest')));
-    const err = await registry.manifest(req('latest', { accept: 'application/vnd.docker.distribution.manifest.v2+json' })).catch((e: unknown) => e);
+    const err = await registry
+      .manifest(req('latest', { accept: 'application/vnd.docker.distribution.manifest.v2+json' }))
+      .catch((e: unknown) => e);
     expect((err as RegistryError).code).toBe('MANIFEST_UNKNOWN');
     expect(upstream.count('GET', 'manifests')).toBe(2);
   });
@@ -184,14 +198,22 @@ describe('blobs', () => {
     const cold = await registry.blob({ repo: 'library/app', digest, method: 'GET', authorization: 'Bearer anon' });
     expect((await readAll(cold.body)).equals(data)).toBe(true);
     const before = upstream.calls.length;
-    const ranged = await registry.blob({ repo: 'library/app', digest, method: 'GET', range: 'bytes=1000-1999', authorization: 'Bearer anon' });
+    const ranged = await registry.blob({
+      repo: 'library/app',
+      digest,
+      method: 'GET',
+      range: 'bytes=1000-1999',
+      authorization: 'Bearer anon',
+    });
     expect(ranged.status).toBe(206);
     expect(ranged.headers['content-range']).toBe(`bytes 1000-1999/${data.length}`);
     expect((await readAll(ranged.body)).equals(data.subarray(1000, 2000))).toBe(true);
     const head = await registry.blob({ repo: 'library/app', digest, method: 'HEAD', authorization: 'Bearer anon' });
     expect(head.headers['content-length']).toBe(String(data.length));
     expect(upstream.calls.length).toBe(before);
-    const err = (await registry.blob({ repo: 'library/app', digest, method: 'GET', range: `bytes=${data.length}-`, authorization: 'Bearer anon' }).catch((e: unknown) => e)) as RegistryError;
+    const err = (await registry
+      .blob({ repo: 'library/app', digest, method: 'GET', range: `bytes=${data.length}-`, authorization: 'Bearer anon' })
+      .catch((e: unknown) => e)) as RegistryError;
     expect(err.status).toBe(416);
   });
 });
@@ -233,6 +255,8 @@ describe('passthrough access: the upstream decides who reads cached content', ()
     upstream.fault = () => 'hang-up';
     expect(await body(await registry.manifest(req(pub, { authorization: 'Bearer anon-new' })))).toContain('v1');
     expect(await body(await registry.manifest(req(priv, { repo: 'private/app', authorization: 'Bearer alice' })))).toContain('secret');
-    await expect(registry.manifest(req(priv, { repo: 'private/app', authorization: 'Bearer anon-new' }))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(registry.manifest(req(priv, { repo: 'private/app', authorization: 'Bearer anon-new' }))).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+    });
   });
 });

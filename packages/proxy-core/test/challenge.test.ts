@@ -6,8 +6,16 @@ import { withLibraryPrefix } from '../src/reference.js';
 
 describe('WWW-Authenticate parsing', () => {
   test.each([
-    ['Bearer realm="https://auth.docker.io/token",service="registry.docker.io"', 'bearer', { realm: 'https://auth.docker.io/token', service: 'registry.docker.io' }],
-    ['Bearer realm="https://a/t",service="s",scope="repository:library/redis:pull",error="insufficient_scope"', 'bearer', { realm: 'https://a/t', service: 's', scope: 'repository:library/redis:pull', error: 'insufficient_scope' }],
+    [
+      'Bearer realm="https://auth.docker.io/token",service="registry.docker.io"',
+      'bearer',
+      { realm: 'https://auth.docker.io/token', service: 'registry.docker.io' },
+    ],
+    [
+      'Bearer realm="https://a/t",service="s",scope="repository:library/redis:pull",error="insufficient_scope"',
+      'bearer',
+      { realm: 'https://a/t', service: 's', scope: 'repository:library/redis:pull', error: 'insufficient_scope' },
+    ],
     ['Basic realm="Registry Realm"', 'basic', { realm: 'Registry Realm' }],
     ['bearer realm=https://x/t, service=svc', 'bearer', { realm: 'https://x/t', service: 'svc' }],
     ['Bearer realm="a\\"b"', 'bearer', { realm: 'a"b' }],
@@ -30,14 +38,19 @@ describe('WWW-Authenticate parsing', () => {
 
 describe('scopes', () => {
   test('parse', () => {
-    expect(parseScope('repository:library/redis:pull,push')).toEqual({ type: 'repository', name: 'library/redis', actions: ['pull', 'push'] });
+    expect(parseScope('repository:library/redis:pull,push')).toEqual({
+      type: 'repository',
+      name: 'library/redis',
+      actions: ['pull', 'push'],
+    });
     expect(parseScope('registry:catalog:*')).toEqual({ type: 'registry', name: 'catalog', actions: ['*'] });
     expect(parseScope('nonsense')).toBeUndefined();
   });
 
   test('map repository scopes, split space-joined ones, drop unmappable names', () => {
-    const mapped = mapScopes(['repository:redis:pull', 'repository:bitnami/redis:pull repository:BAD:pull', 'registry:catalog:*'], (name) =>
-      name === 'BAD' ? undefined : withLibraryPrefix(name),
+    const mapped = mapScopes(
+      ['repository:redis:pull', 'repository:bitnami/redis:pull repository:BAD:pull', 'registry:catalog:*'],
+      (name) => (name === 'BAD' ? undefined : withLibraryPrefix(name)),
     );
     expect(mapped).toEqual(['repository:library/redis:pull', 'repository:bitnami/redis:pull', 'registry:catalog:*']);
   });
@@ -67,5 +80,7 @@ describe('realm trust', () => {
     ['https://x.pkg.dev.evil.example/v2/token', false],
     ['https://x.pkg.dev/v2/other', false],
     ['http://x.pkg.dev/v2/token', false],
-  ])('wildcard realm %s → %s', (realm, ok) => expect(isTrustedRealm(new URL(realm), new URL('https://registry.k8s.io'), ['https://*.pkg.dev/v2/token'])).toBe(ok));
+  ])('wildcard realm %s → %s', (realm, ok) =>
+    expect(isTrustedRealm(new URL(realm), new URL('https://registry.k8s.io'), ['https://*.pkg.dev/v2/token'])).toBe(ok),
+  );
 });

@@ -48,9 +48,13 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
     if (!match) return res.writeHead(404).end();
     const [, repo, kind, ref] = match as unknown as [string, string, string, string];
     const token = call.authorization?.replace(/^Bearer /, '');
-    const allowed = state.open || token === 'alice' || (token !== undefined && token.startsWith('anon') && !repo.startsWith('private/'));
+    const allowed = state.open || token === 'alice' || (token?.startsWith('anon') && !repo.startsWith('private/'));
     if (!allowed) {
-      return res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${req.headers.host}/token",service="fake",scope="repository:${repo}:pull"` }).end('{"errors":[{"code":"UNAUTHORIZED","message":"no"}]}');
+      return res
+        .writeHead(401, {
+          'www-authenticate': `Bearer realm="http://${req.headers.host}/token",service="fake",scope="repository:${repo}:pull"`,
+        })
+        .end('{"errors":[{"code":"UNAUTHORIZED","message":"no"}]}');
     }
     if (kind === 'blobs') {
       const data = blobs.get(ref);
@@ -61,9 +65,15 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
     const digest = ref.startsWith('sha256:') ? ref : tags.get(`${repo}:${ref}`);
     const manifest = digest ? manifests.get(digest) : undefined;
     if (!digest || !manifest) return res.writeHead(404).end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"x"}]}');
-    if (!(req.headers.accept ?? '').includes(manifest.mediaType)) return res.writeHead(404).end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"not acceptable"}]}');
+    if (!(req.headers.accept ?? '').includes(manifest.mediaType))
+      return res.writeHead(404).end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"not acceptable"}]}');
     const body = corrupt.has(digest) ? Buffer.concat([manifest.body, Buffer.from(' ')]) : manifest.body;
-    res.writeHead(200, { 'content-type': manifest.mediaType, 'content-length': String(body.length), 'docker-content-digest': digest, 'ratelimit-remaining': '99;w=21600' });
+    res.writeHead(200, {
+      'content-type': manifest.mediaType,
+      'content-length': String(body.length),
+      'docker-content-digest': digest,
+      'ratelimit-remaining': '99;w=21600',
+    });
     res.end(call.method === 'HEAD' ? undefined : body);
   });
   return {

@@ -23,7 +23,10 @@ let store: FsBlobStore;
 let root: string;
 
 const upstreamOf = (fake: FakeRegistry): UpstreamRegistry =>
-  new UpstreamRegistry({ name: 'docker.io', url: new URL(fake.url), trustedRealms: [], libraryPrefix: true }, createFetcherStack({ base: LOOPBACK, retry: { retries: 0 } }));
+  new UpstreamRegistry(
+    { name: 'docker.io', url: new URL(fake.url), trustedRealms: [], libraryPrefix: true },
+    createFetcherStack({ base: LOOPBACK, retry: { retries: 0 } }),
+  );
 
 beforeEach(async () => {
   [primary, fallback] = [await startFakeRegistry(), await startFakeRegistry()];
@@ -59,7 +62,13 @@ describe('fallback mirrors', () => {
     primary.fault = () => 'hang-up';
     const got = await registry.blob({ repo: 'library/app', digest: blob, method: 'GET', authorization: 'Bearer alice' });
     expect((await readAll(got.body)).equals(data)).toBe(true);
-    const manifest = await registry.manifest({ repo: 'library/app', reference: digest, method: 'GET', accept: ACCEPT, authorization: 'Bearer alice' });
+    const manifest = await registry.manifest({
+      repo: 'library/app',
+      reference: digest,
+      method: 'GET',
+      accept: ACCEPT,
+      authorization: 'Bearer alice',
+    });
     expect(manifest.headers['docker-content-digest']).toBe(digest);
     // The fake answers 401 without a token; the fallback must have been called without the client's.
     expect(fallback.calls.every((c) => c.authorization !== 'Bearer alice')).toBe(true);
@@ -68,7 +77,9 @@ describe('fallback mirrors', () => {
   test('tags are never taken from a fallback', async () => {
     fallback.tag('library/app', 'latest', 'v1');
     primary.fault = () => 'hang-up';
-    await expect(registry.manifest({ repo: 'library/app', reference: 'latest', method: 'GET', accept: ACCEPT, authorization: 'Bearer anon' })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(
+      registry.manifest({ repo: 'library/app', reference: 'latest', method: 'GET', accept: ACCEPT, authorization: 'Bearer anon' }),
+    ).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     expect(fallback.calls).toEqual([]);
   });
 
@@ -93,7 +104,9 @@ describe('fallback mirrors', () => {
   test('a primary that answers (even 404) is final: no fallback', async () => {
     const data = randomBytes(1000);
     fallback.blob(data);
-    await expect(registry.blob({ repo: 'library/app', digest: `sha256:${'1'.repeat(64)}`, method: 'GET', authorization: 'Bearer anon' })).rejects.toMatchObject({ code: 'BLOB_UNKNOWN' });
+    await expect(
+      registry.blob({ repo: 'library/app', digest: `sha256:${'1'.repeat(64)}`, method: 'GET', authorization: 'Bearer anon' }),
+    ).rejects.toMatchObject({ code: 'BLOB_UNKNOWN' });
     expect(fallback.calls).toEqual([]);
   });
 });

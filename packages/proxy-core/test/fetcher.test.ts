@@ -112,7 +112,9 @@ describe('redirects', () => {
     ['a non-HTTP target', () => 'file:///etc/passwd', 'non-HTTP'],
     ['a vetoed host', () => 'http://169.254.169.254/latest/meta-data', 'refused'],
   ])('refuses %s', async (_name, target, message) => {
-    const s = await server((_req, res) => res.writeHead(302, { location: target(`http://127.0.0.1:${new URL(`http://${_req.headers.host}`).port}`) }).end());
+    const s = await server((_req, res) =>
+      res.writeHead(302, { location: target(`http://127.0.0.1:${new URL(`http://${_req.headers.host}`).port}`) }).end(),
+    );
     const fetcher = withRedirects(baseFetcher(LOOPBACK), { maxRedirects: 3, allowRedirect: (u) => u.hostname !== '169.254.169.254' });
     const err = await fetcher(get(`${s.url}/start`)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RegistryError);

@@ -18,7 +18,9 @@ import { digestOf } from './blob-store-contract.js';
 import { readAll, serve, type TestServer, LOOPBACK } from './servers.js';
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 const servers: TestServer[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
@@ -36,7 +38,8 @@ async function trickle(data: Buffer, options: { corruptAt?: number; cutAt?: numb
         return;
       }
       const chunk = Buffer.from(data.subarray(offset, offset + 65536));
-      if (options.corruptAt !== undefined && options.corruptAt >= offset && options.corruptAt < offset + chunk.length) chunk[options.corruptAt - offset]! ^= 0xff;
+      if (options.corruptAt !== undefined && options.corruptAt >= offset && options.corruptAt < offset + chunk.length)
+        chunk[options.corruptAt - offset]! ^= 0xff;
       res.write(chunk);
       await gate;
     }
@@ -182,7 +185,14 @@ describe('failures abort every reader and cache nothing', () => {
     const acquired = await fills.acquire(digest, opener(upstream.server.url));
     if (acquired.kind !== 'fill') throw new Error('expected a fill');
     const readers = [acquired.fill.reader(), acquired.fill.reader(), acquired.fill.reader({ start: 10, end: 20 })];
-    const results = await Promise.all(readers.map((r) => readAll(r).then(() => 'clean end', (e: { code?: string }) => e.code ?? 'error')));
+    const results = await Promise.all(
+      readers.map((r) =>
+        readAll(r).then(
+          () => 'clean end',
+          (e: { code?: string }) => e.code ?? 'error',
+        ),
+      ),
+    );
     // Even the short range before the damage fails: its last byte waits for verification.
     expect(results).not.toContain('clean end');
     if (code) expect(results).toEqual([code, code, code]);
@@ -206,7 +216,11 @@ describe('no room to spool', () => {
     const store = new FsBlobStore({ root, maxSize: 1 << 30 });
     await store.cleanup();
     // A margin larger than any disk: nothing fits.
-    const fills = new FillCoordinator({ spoolDir: store.tmpDir, store, space: new SpaceGuard({ dir: store.tmpDir, marginBytes: Number.MAX_SAFE_INTEGER }) });
+    const fills = new FillCoordinator({
+      spoolDir: store.tmpDir,
+      store,
+      space: new SpaceGuard({ dir: store.tmpDir, marginBytes: Number.MAX_SAFE_INTEGER }),
+    });
     const acquired = await fills.acquire(digestOf(data), opener(upstream.server.url));
     expect(acquired.kind).toBe('direct');
     if (acquired.kind !== 'direct') return;

@@ -13,7 +13,9 @@ const freshDir = (): string => {
   dirs.push(dir);
   return dir;
 };
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 describeBlobStore('filesystem', async () => ({ store: new FsBlobStore({ root: freshDir(), maxSize: 1 << 30 }), close: async () => {} }));
 

@@ -22,7 +22,8 @@ describe('S3 store specifics', () => {
     await s3?.close();
   });
 
-  const keys = async (): Promise<string[]> => ((await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket }))).Contents ?? []).map((o) => o.Key!);
+  const keys = async (): Promise<string[]> =>
+    ((await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket }))).Contents ?? []).map((o) => o.Key!);
 
   test('a multipart blob is visible only once verified; a wrong one never appears', async () => {
     const store = new S3BlobStore({ client: s3.client, bucket: s3.bucket, partSize: 5 * 1024 * 1024 });
@@ -30,13 +31,17 @@ describe('S3 store specifics', () => {
     const digest = digestOf(data);
     const writer = await store.write(digest, data.length);
     for (let offset = 0; offset < data.length; offset += 1024 * 1024) {
-      await new Promise<void>((resolve, reject) => writer.stream.write(data.subarray(offset, offset + 1024 * 1024), (e) => (e ? reject(e) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        writer.stream.write(data.subarray(offset, offset + 1024 * 1024), (e) => (e ? reject(e) : resolve())),
+      );
     }
     // Two parts are uploaded, yet nothing is visible under the blob's key.
     expect(await store.stat(digest)).toBeUndefined();
     await writer.commit();
     expect(await store.stat(digest)).toEqual({ size: data.length });
-    expect((await readAll(await store.open(digest, { start: 6_000_000, end: 6_000_099 }))).equals(data.subarray(6_000_000, 6_000_100))).toBe(true);
+    expect(
+      (await readAll(await store.open(digest, { start: 6_000_000, end: 6_000_099 }))).equals(data.subarray(6_000_000, 6_000_100)),
+    ).toBe(true);
 
     const bad = await store.write(digestOf(Buffer.from('other')));
     bad.stream.write(data);
@@ -66,7 +71,11 @@ describe('S3 store specifics', () => {
     const two = new ManifestCache(objects);
     const body = Buffer.from('{"schemaVersion":2}');
     await one.putManifest({ digest: digestOf(body), mediaType: 'application/vnd.oci.image.manifest.v1+json', body });
-    await one.putTag('docker.io', 'library/redis', 'latest', { digest: digestOf(body), mediaType: 'application/vnd.oci.image.manifest.v1+json', validatedAt: 5 });
+    await one.putTag('docker.io', 'library/redis', 'latest', {
+      digest: digestOf(body),
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      validatedAt: 5,
+    });
     expect((await two.getManifest(digestOf(body)))?.body.equals(body)).toBe(true);
     expect(await two.getTag('docker.io', 'library/redis', 'latest')).toMatchObject({ digest: digestOf(body), validatedAt: 5 });
     expect(await two.getTag('docker.io', 'library/redis', 'other')).toBeUndefined();

@@ -15,7 +15,9 @@ async function setup(registryAnswer: (auth: string | undefined) => { status: num
   let issued = 0;
   const tokens = await serve((req, res) => {
     issued++;
-    const basic = req.headers.authorization ? Buffer.from(req.headers.authorization.slice(6), 'base64').toString().split(':')[0] : 'anonymous';
+    const basic = req.headers.authorization
+      ? Buffer.from(req.headers.authorization.slice(6), 'base64').toString().split(':')[0]
+      : 'anonymous';
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: `${basic}-${issued}`, expires_in: 300 }));
   });
   const registry = await serve((req, res) => {
@@ -41,7 +43,10 @@ describe('token auth with operator accounts', () => {
     await fetcher(get(`${registry.url}/v2/library/nginx/manifests/latest`));
     const seen = registry.requests.filter((r) => r.url?.includes('/library/')).map((r) => r.headers.authorization);
     expect(seen).toEqual(['Bearer alice-1', 'Bearer alice-1', 'Bearer alice-2']);
-    expect(tokens.requests.map((r) => new URL(r.url!, 'http://x').searchParams.get('scope'))).toEqual(['repository:library/redis:pull', 'repository:library/nginx:pull']);
+    expect(tokens.requests.map((r) => new URL(r.url!, 'http://x').searchParams.get('scope'))).toEqual([
+      'repository:library/redis:pull',
+      'repository:library/nginx:pull',
+    ]);
     await fetcher(get(`${registry.url}/v2/library/redis/manifests/latest`, { authorization: 'Bearer client' }));
     expect(registry.requests.at(-1)!.headers.authorization).toBe('Bearer client');
   });
@@ -49,20 +54,33 @@ describe('token auth with operator accounts', () => {
   test('a 401 refreshes the token once', async () => {
     let calls = 0;
     const { registry, base, discovery } = await setup(() => ({ status: ++calls === 1 ? 401 : 200 }));
-    const fetcher = withTokenAuth(base, { discovery, accounts: new AccountPool([{ username: 'alice', password: 'pw' }]), tokenFetcher: base });
+    const fetcher = withTokenAuth(base, {
+      discovery,
+      accounts: new AccountPool([{ username: 'alice', password: 'pw' }]),
+      tokenFetcher: base,
+    });
     const response = await fetcher(get(`${registry.url}/v2/library/redis/manifests/latest`));
     expect(response.status).toBe(200);
   });
 
   test('an account that answered 429 rests; the next one is used; all resting → 429 without calling upstream', async () => {
     const { registry, base, discovery } = await setup((auth): { status: number; headers: Record<string, string> } =>
-      auth?.startsWith('Bearer alice') ? { status: 429, headers: { 'retry-after': '600' } } : { status: 200, headers: { 'ratelimit-remaining': '0;w=21600' } },
+      auth?.startsWith('Bearer alice')
+        ? { status: 429, headers: { 'retry-after': '600' } }
+        : { status: 200, headers: { 'ratelimit-remaining': '0;w=21600' } },
     );
-    const fetcher = withTokenAuth(base, { discovery, accounts: new AccountPool([{ username: 'alice', password: 'pw' }]), tokenFetcher: base });
+    const fetcher = withTokenAuth(base, {
+      discovery,
+      accounts: new AccountPool([{ username: 'alice', password: 'pw' }]),
+      tokenFetcher: base,
+    });
     expect((await fetcher(get(`${registry.url}/v2/library/a/manifests/latest`))).status).toBe(429);
     expect((await fetcher(get(`${registry.url}/v2/library/a/manifests/latest`))).status).toBe(200);
     const before = registry.requests.length;
-    await expect(fetcher(get(`${registry.url}/v2/library/a/manifests/latest`))).rejects.toMatchObject({ code: 'TOOMANYREQUESTS', headers: { 'retry-after': '600' } });
+    await expect(fetcher(get(`${registry.url}/v2/library/a/manifests/latest`))).rejects.toMatchObject({
+      code: 'TOOMANYREQUESTS',
+      headers: { 'retry-after': '600' },
+    });
     expect(registry.requests.length).toBe(before);
   });
 });

@@ -22,7 +22,9 @@ async function setup(realmOf: (tokenUrl: string) => string, trusted: (tokenUrl: 
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"token":"t","expires_in":300}');
     });
   });
-  const registry = await serve((_req, res) => res.writeHead(401, { 'www-authenticate': `Bearer realm="${realmOf(tokens.url)}",service="upstream-svc"` }).end());
+  const registry = await serve((_req, res) =>
+    res.writeHead(401, { 'www-authenticate': `Bearer realm="${realmOf(tokens.url)}",service="upstream-svc"` }).end(),
+  );
   started.push(tokens, registry);
   const fetcher = createFetcherStack({ base: LOOPBACK, retry: { retries: 0 } });
   const upstream = { name: 'docker.io', url: new URL(registry.url), trustedRealms: trusted(tokens.url), libraryPrefix: true };
@@ -33,8 +35,17 @@ async function setup(realmOf: (tokenUrl: string) => string, trusted: (tokenUrl: 
 
 describe('token relay', () => {
   test('GET: service set for the upstream, scopes fixed up, Basic credentials forwarded', async () => {
-    const { tokens, registry, relay } = await setup((t) => `${t}/token`, (t) => [`${t}/token`]);
-    const params = new URLSearchParams([['service', 'mirror'], ['scope', 'repository:redis:pull'], ['scope', 'repository:other.io/x:pull'], ['account', 'bob'], ['evil', '1']]);
+    const { tokens, registry, relay } = await setup(
+      (t) => `${t}/token`,
+      (t) => [`${t}/token`],
+    );
+    const params = new URLSearchParams([
+      ['service', 'mirror'],
+      ['scope', 'repository:redis:pull'],
+      ['scope', 'repository:other.io/x:pull'],
+      ['account', 'bob'],
+      ['evil', '1'],
+    ]);
     const answer = await relay.relay({ method: 'GET', params, authorization: 'Basic Ym9iOnB3', mapName });
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.body.toString())).toEqual({ token: 't', expires_in: 300 });
@@ -48,8 +59,18 @@ describe('token relay', () => {
   });
 
   test('POST: OAuth2 form with one space-joined scope field', async () => {
-    const { tokens, relay, bodies } = await setup((t) => `${t}/token`, (t) => [`${t}/token`]);
-    const params = new URLSearchParams({ grant_type: 'password', username: 'u', password: 'p', client_id: 'c', scope: 'repository:a:pull repository:b/c:pull', service: 'x' });
+    const { tokens, relay, bodies } = await setup(
+      (t) => `${t}/token`,
+      (t) => [`${t}/token`],
+    );
+    const params = new URLSearchParams({
+      grant_type: 'password',
+      username: 'u',
+      password: 'p',
+      client_id: 'c',
+      scope: 'repository:a:pull repository:b/c:pull',
+      service: 'x',
+    });
     await relay.relay({ method: 'POST', params, mapName });
     expect(tokens.requests[0]!.method).toBe('POST');
     expect(Object.fromEntries(new URLSearchParams(bodies[0]))).toEqual({
@@ -63,15 +84,23 @@ describe('token relay', () => {
   });
 
   test('an untrusted realm is refused and never contacted', async () => {
-    const { tokens, relay } = await setup((t) => `${t}/token`, () => []);
-    const err = await relay.relay({ method: 'GET', params: new URLSearchParams('scope=repository:a:pull'), authorization: 'Basic eDp5', mapName }).catch((e: unknown) => e);
+    const { tokens, relay } = await setup(
+      (t) => `${t}/token`,
+      () => [],
+    );
+    const err = await relay
+      .relay({ method: 'GET', params: new URLSearchParams('scope=repository:a:pull'), authorization: 'Basic eDp5', mapName })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RegistryError);
     expect((err as RegistryError).code).toBe('UNAVAILABLE');
     expect(tokens.requests).toHaveLength(0);
   });
 
   test('concurrent token requests share one discovery ping', async () => {
-    const { registry, discovery } = await setup((t) => `${t}/token`, (t) => [`${t}/token`]);
+    const { registry, discovery } = await setup(
+      (t) => `${t}/token`,
+      (t) => [`${t}/token`],
+    );
     await Promise.all([discovery.discover(), discovery.discover(), discovery.discover()]);
     expect(registry.requests).toHaveLength(1);
   });

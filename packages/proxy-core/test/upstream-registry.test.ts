@@ -13,7 +13,10 @@ afterEach(async () => {
 
 async function registryAnswering(handler: Parameters<typeof serve>[0]): Promise<UpstreamRegistry> {
   upstream = await serve(handler);
-  return new UpstreamRegistry({ name: 'docker.io', url: new URL(upstream.url), trustedRealms: [], libraryPrefix: true }, createFetcherStack({ base: LOOPBACK, retry: { retries: 0 } }));
+  return new UpstreamRegistry(
+    { name: 'docker.io', url: new URL(upstream.url), trustedRealms: [], libraryPrefix: true },
+    createFetcherStack({ base: LOOPBACK, retry: { retries: 0 } }),
+  );
 }
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
@@ -30,7 +33,9 @@ describe('upstream errors become registry errors', () => {
     [504, '', {}, 'UNAVAILABLE', 504],
     [400, { errors: [{ code: 'BOGUS', message: 'b' }] }, {}, 'MANIFEST_UNKNOWN', 400],
   ])('%i %j → %s %i', async (status, body, headers, code, httpStatus) => {
-    const registry = await registryAnswering((_req, res) => res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(typeof body === 'string' ? body : JSON.stringify(body)));
+    const registry = await registryAnswering((_req, res) =>
+      res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(typeof body === 'string' ? body : JSON.stringify(body)),
+    );
     const err = await registry.manifest({ repo: 'library/redis', reference: 'latest', method: 'GET' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RegistryError);
     expect((err as RegistryError).code).toBe(code);
@@ -40,7 +45,12 @@ describe('upstream errors become registry errors', () => {
 
   test('401 keeps the upstream challenge for the edge to re-issue', async () => {
     const registry = await registryAnswering((_req, res) =>
-      res.writeHead(401, { 'www-authenticate': 'Bearer realm="https://auth/token",service="s",scope="repository:library/redis:pull",error="insufficient_scope"' }).end('{}'),
+      res
+        .writeHead(401, {
+          'www-authenticate':
+            'Bearer realm="https://auth/token",service="s",scope="repository:library/redis:pull",error="insufficient_scope"',
+        })
+        .end('{}'),
     );
     const err = await registry.blob({ repo: 'library/redis', digest: DIGEST, method: 'GET' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamAuthError);
@@ -51,19 +61,44 @@ describe('upstream errors become registry errors', () => {
 describe('requests upstream', () => {
   test('HEAD stays HEAD; Accept, Range, If-* and the client token are forwarded; only allowlisted headers return', async () => {
     const registry = await registryAnswering((_req, res) =>
-      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json', 'docker-content-digest': DIGEST, 'content-length': '5', 'set-cookie': 'x=y', 'x-internal': 'secret' }).end(),
+      res
+        .writeHead(200, {
+          'content-type': 'application/vnd.oci.image.index.v1+json',
+          'docker-content-digest': DIGEST,
+          'content-length': '5',
+          'set-cookie': 'x=y',
+          'x-internal': 'secret',
+        })
+        .end(),
     );
-    const response = await registry.manifest({ repo: 'library/redis', reference: 'latest', method: 'HEAD', accept: 'application/vnd.oci.image.index.v1+json', authorization: 'Bearer t', conditional: { ifNoneMatch: '"e"' } });
+    const response = await registry.manifest({
+      repo: 'library/redis',
+      reference: 'latest',
+      method: 'HEAD',
+      accept: 'application/vnd.oci.image.index.v1+json',
+      authorization: 'Bearer t',
+      conditional: { ifNoneMatch: '"e"' },
+    });
     const seen = upstream!.requests[0]!;
     expect(seen.method).toBe('HEAD');
     expect(seen.url).toBe('/v2/library/redis/manifests/latest');
-    expect(seen.headers).toMatchObject({ accept: 'application/vnd.oci.image.index.v1+json', authorization: 'Bearer t', 'if-none-match': '"e"' });
-    expect(response.headers).toEqual({ 'content-type': 'application/vnd.oci.image.index.v1+json', 'docker-content-digest': DIGEST, 'content-length': '5' });
+    expect(seen.headers).toMatchObject({
+      accept: 'application/vnd.oci.image.index.v1+json',
+      authorization: 'Bearer t',
+      'if-none-match': '"e"',
+    });
+    expect(response.headers).toEqual({
+      'content-type': 'application/vnd.oci.image.index.v1+json',
+      'docker-content-digest': DIGEST,
+      'content-length': '5',
+    });
     expect(response.body).toBeNull();
   });
 
   test('blob GET streams the body and passes Range', async () => {
-    const registry = await registryAnswering((req, res) => res.writeHead(206, { 'content-range': `bytes 2-4/10`, 'content-length': '3' }).end(req.headers.range === 'bytes=2-4' ? 'abc' : 'bad'));
+    const registry = await registryAnswering((req, res) =>
+      res.writeHead(206, { 'content-range': `bytes 2-4/10`, 'content-length': '3' }).end(req.headers.range === 'bytes=2-4' ? 'abc' : 'bad'),
+    );
     const response = await registry.blob({ repo: 'library/redis', digest: DIGEST, method: 'GET', range: 'bytes=2-4' });
     expect(response.status).toBe(206);
     expect(response.headers['content-range']).toBe('bytes 2-4/10');
@@ -74,6 +109,9 @@ describe('requests upstream', () => {
     const registry = await registryAnswering((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
     await registry.tags({ repo: 'library/redis', query: new URLSearchParams({ n: '10', last: 'a' }) });
     await registry.referrers({ repo: 'library/redis', digest: DIGEST, query: new URLSearchParams({ artifactType: 'x/y' }) });
-    expect(upstream!.requests.map((r) => r.url)).toEqual(['/v2/library/redis/tags/list?n=10&last=a', `/v2/library/redis/referrers/${DIGEST}?artifactType=x%2Fy`]);
+    expect(upstream!.requests.map((r) => r.url)).toEqual([
+      '/v2/library/redis/tags/list?n=10&last=a',
+      `/v2/library/redis/referrers/${DIGEST}?artifactType=x%2Fy`,
+    ]);
   });
 });

@@ -20,12 +20,16 @@ describe('verifyingStream', () => {
     const received: Buffer[] = [];
     const stream = verifyingStream(chunks(data), digest, data.length);
     stream.on('data', (c: Buffer) => received.push(c));
-    await expect(new Promise((resolve, reject) => stream.on('end', resolve).on('error', reject))).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
+    await expect(new Promise((resolve, reject) => stream.on('end', resolve).on('error', reject))).rejects.toMatchObject({
+      code: 'DIGEST_INVALID',
+    });
     expect(Buffer.concat(received).length).toBeLessThan(data.length);
   });
 
   test('fails on a short body', async () => {
     const data = randomBytes(10_000);
-    await expect(readAll(verifyingStream(chunks(data.subarray(0, 9000)), digestOf(data), data.length))).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
+    await expect(readAll(verifyingStream(chunks(data.subarray(0, 9000)), digestOf(data), data.length))).rejects.toMatchObject({
+      code: 'DIGEST_INVALID',
+    });
   });
 });

@@ -7,7 +7,10 @@ import type { CidrList } from './cidr.js';
 
 export function clientIp(remote: string, forwardedFor: string | undefined, trusted: CidrList): string {
   if (!forwardedFor || trusted.size === 0 || !trusted.has(remote)) return remote;
-  const chain = forwardedFor.split(',').map((s) => s.trim()).filter(Boolean);
+  const chain = forwardedFor
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (let i = chain.length - 1; i >= 0; i--) {
     if (!trusted.has(chain[i]!)) return chain[i]!;
   }

@@ -10,8 +10,13 @@ export function isValidGlob(glob: string): boolean {
 
 export function globToRegExp(glob: string): RegExp {
   if (!isValidGlob(glob)) throw new Error(`not an image glob: ${glob}`);
-  const parts = glob.split('/').map((segment) => (segment === '**' ? '.*' : segment.replace(/[.+?^${}()|[\]\\-]/g, '\\$&').replace(/\*/g, '[^/]*')));
+  const parts = glob
+    .split('/')
+    .map((segment) => (segment === '**' ? '.*' : segment.replace(/[.+?^${}()|[\]\\-]/g, '\\$&').replace(/\*/g, '[^/]*')));
   // "a/**" also matches "a" itself; "**/b" matches "b".
-  const pattern = parts.join('/').replace(/\/\.\*$/, '(/.*)?').replace(/^\.\*\//, '(.*/)?');
+  const pattern = parts
+    .join('/')
+    .replace(/\/\.\*$/, '(/.*)?')
+    .replace(/^\.\*\//, '(.*/)?');
   return new RegExp(`^${pattern}$`);
 }

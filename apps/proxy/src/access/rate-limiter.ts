@@ -9,7 +9,11 @@ class Bucket {
   tokens: number;
   updated: number;
 
-  constructor(readonly rate: number, readonly burst: number, now: number) {
+  constructor(
+    readonly rate: number,
+    readonly burst: number,
+    now: number,
+  ) {
     this.tokens = burst;
     this.updated = now;
   }

@@ -47,7 +47,11 @@ function basicCredentials(authorization: string | undefined): { user: string; pa
   return colon < 0 ? undefined : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-const json = (status: number, value: unknown): TokenAnswer => ({ status, contentType: 'application/json', body: Buffer.from(JSON.stringify(value)) });
+const json = (status: number, value: unknown): TokenAnswer => ({
+  status,
+  contentType: 'application/json',
+  body: Buffer.from(JSON.stringify(value)),
+});
 
 export class ProxyAuth implements ClientAuth {
   constructor(
@@ -76,10 +80,13 @@ export class ProxyAuth implements ClientAuth {
     const params = request.params;
     const credentials =
       basicCredentials(request.authorization) ??
-      (params.get('grant_type') === 'password' ? { user: params.get('username') ?? '', password: params.get('password') ?? '' } : undefined);
+      (params.get('grant_type') === 'password'
+        ? { user: params.get('username') ?? '', password: params.get('password') ?? '' }
+        : undefined);
     let subject = '';
     if (credentials) {
-      if (!this.users || !(await this.users.verify(credentials.user, credentials.password))) return json(401, { errors: [{ code: 'UNAUTHORIZED', message: 'incorrect username or password' }] });
+      if (!this.users || !(await this.users.verify(credentials.user, credentials.password)))
+        return json(401, { errors: [{ code: 'UNAUTHORIZED', message: 'incorrect username or password' }] });
       subject = credentials.user;
     } else if (!this.anonymous) {
       return json(401, { errors: [{ code: 'UNAUTHORIZED', message: 'this mirror requires a login' }] });
@@ -88,7 +95,8 @@ export class ProxyAuth implements ClientAuth {
     const access: Access[] = [];
     for (const raw of params.getAll('scope').flatMap((s) => s.split(' '))) {
       const scope = parseScope(raw);
-      if (scope?.type === 'repository' && scope.actions.some((a) => a === 'pull' || a === '*')) access.push({ type: 'repository', name: scope.name, actions: ['pull'] });
+      if (scope?.type === 'repository' && scope.actions.some((a) => a === 'pull' || a === '*'))
+        access.push({ type: 'repository', name: scope.name, actions: ['pull'] });
     }
     const issued = this.tokens.issue(subject, access);
     return json(200, { token: issued.token, access_token: issued.token, expires_in: issued.expiresIn, issued_at: issued.issuedAt });

@@ -15,7 +15,10 @@ const MEMO_MAX = 10_000;
 export class Htpasswd {
   private readonly memo = new Map<string, number>();
 
-  constructor(private readonly users: ReadonlyMap<string, string>, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly users: ReadonlyMap<string, string>,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   static load(path: string): Htpasswd {
     let text: string;

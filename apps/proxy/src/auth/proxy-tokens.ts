@@ -39,7 +39,16 @@ export class ProxyTokens {
   issue(subject: string, access: Access[]): { token: string; expiresIn: number; issuedAt: string } {
     const iat = Math.floor(this.now() / 1000);
     const expiresIn = Math.max(60, Math.floor(this.ttlMs / 1000));
-    const claims: TokenClaims = { iss: ISSUER, aud: this.service, sub: subject, iat, nbf: iat - 5, exp: iat + expiresIn, jti: randomUUID(), access };
+    const claims: TokenClaims = {
+      iss: ISSUER,
+      aud: this.service,
+      sub: subject,
+      iat,
+      nbf: iat - 5,
+      exp: iat + expiresIn,
+      jti: randomUUID(),
+      access,
+    };
     const input = `${HEADER}.${encode(claims)}`;
     const signature = sign('sha256', Buffer.from(input), { key: this.key.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url');
     return { token: `${input}.${signature}`, expiresIn, issuedAt: new Date(iat * 1000).toISOString() };
@@ -49,7 +58,12 @@ export class ProxyTokens {
   verify(token: string): TokenClaims | undefined {
     const parts = token.split('.');
     if (parts.length !== 3 || parts[0] !== HEADER) return undefined;
-    const ok = verify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`), { key: this.key.publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(parts[2]!, 'base64url'));
+    const ok = verify(
+      'sha256',
+      Buffer.from(`${parts[0]}.${parts[1]}`),
+      { key: this.key.publicKey, dsaEncoding: 'ieee-p1363' },
+      Buffer.from(parts[2]!, 'base64url'),
+    );
     if (!ok) return undefined;
     let claims: TokenClaims;
     try {
@@ -58,7 +72,14 @@ export class ProxyTokens {
       return undefined;
     }
     const now = Math.floor(this.now() / 1000);
-    if (claims.iss !== ISSUER || claims.aud !== this.service || !(claims.exp > now) || !(claims.nbf <= now) || !Array.isArray(claims.access)) return undefined;
+    if (
+      claims.iss !== ISSUER ||
+      claims.aud !== this.service ||
+      !(claims.exp > now) ||
+      !(claims.nbf <= now) ||
+      !Array.isArray(claims.access)
+    )
+      return undefined;
     return claims;
   }
 

@@ -34,8 +34,8 @@ const ENV_KEYS: Array<[string, string[]]> = [
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
   let node = target;
   for (const key of path.slice(0, -1)) {
-    const next = node[key];
-    node = (typeof next === 'object' && next !== null ? next : (node[key] = {})) as Record<string, unknown>;
+    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
   }
   node[path[path.length - 1]!] = value;
 }
@@ -92,15 +92,23 @@ export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
   }
   const { registries: overrides, ...rest } = result.data;
   const config: Config = { ...rest, registries: resolveRegistries(overrides, env) };
-  if (config.auth.mode === 'proxy' && !config.auth.anonymous && !config.auth.htpasswd) throw new ConfigError('invalid configuration:\n  auth.htpasswd: required when auth.anonymous is false (nobody could log in)');
-  if (config.cache.store === 's3' && !config.cache.s3) throw new ConfigError('invalid configuration:\n  cache.s3: required when cache.store is "s3"');
-  if (config.cache.redirect && config.cache.store !== 's3') throw new ConfigError('invalid configuration:\n  cache.redirect: needs cache.store "s3"');
-  if (!config.registries[config.defaultRegistry]) throw new ConfigError(`invalid configuration:\n  defaultRegistry: "${config.defaultRegistry}" is not in registries`);
+  if (config.auth.mode === 'proxy' && !config.auth.anonymous && !config.auth.htpasswd)
+    throw new ConfigError('invalid configuration:\n  auth.htpasswd: required when auth.anonymous is false (nobody could log in)');
+  if (config.cache.store === 's3' && !config.cache.s3)
+    throw new ConfigError('invalid configuration:\n  cache.s3: required when cache.store is "s3"');
+  if (config.cache.redirect && config.cache.store !== 's3')
+    throw new ConfigError('invalid configuration:\n  cache.redirect: needs cache.store "s3"');
+  if (!config.registries[config.defaultRegistry])
+    throw new ConfigError(`invalid configuration:\n  defaultRegistry: "${config.defaultRegistry}" is not in registries`);
   return config;
 }
 
 /** An account's secret, from the config, a file (platform-mounted secret) or the environment. */
-function readSecret(account: { password?: string; passwordFile?: string; passwordEnv?: string }, key: string, env: NodeJS.ProcessEnv): string {
+function readSecret(
+  account: { password?: string; passwordFile?: string; passwordEnv?: string },
+  key: string,
+  env: NodeJS.ProcessEnv,
+): string {
   if (account.password !== undefined) return account.password;
   if (account.passwordFile !== undefined) {
     try {
@@ -115,21 +123,35 @@ function readSecret(account: { password?: string; passwordFile?: string; passwor
 }
 
 /** Catalogue ← configuration; disabled entries dropped; an unknown name needs a url. */
-function resolveRegistries(overrides: z.output<typeof configSchema>['registries'], env: NodeJS.ProcessEnv): Record<string, ResolvedRegistry> {
+function resolveRegistries(
+  overrides: z.output<typeof configSchema>['registries'],
+  env: NodeJS.ProcessEnv,
+): Record<string, ResolvedRegistry> {
   const out: Record<string, ResolvedRegistry> = {};
   for (const name of new Set([...Object.keys(CATALOGUE), ...Object.keys(overrides)])) {
     const base = CATALOGUE[name];
     const entry = overrides[name];
     if (entry && !entry.enabled) continue;
     const url = entry?.url ?? base?.url;
-    if (!url) throw new ConfigError(`invalid configuration:\n  registries.${name}.url: required for a registry outside the built-in catalogue`);
-    const accounts = (entry?.accounts ?? []).map((account, index) => ({ username: account.username, password: readSecret(account, `registries.${name}.accounts.${index}`, env) }));
-    out[name] = { url, trustedRealms: entry?.trustedRealms ?? base?.trustedRealms ?? [], hosts: entry?.hosts ?? [], accounts, fallbacks: entry?.fallbacks ?? [] };
+    if (!url)
+      throw new ConfigError(`invalid configuration:\n  registries.${name}.url: required for a registry outside the built-in catalogue`);
+    const accounts = (entry?.accounts ?? []).map((account, index) => ({
+      username: account.username,
+      password: readSecret(account, `registries.${name}.accounts.${index}`, env),
+    }));
+    out[name] = {
+      url,
+      trustedRealms: entry?.trustedRealms ?? base?.trustedRealms ?? [],
+      hosts: entry?.hosts ?? [],
+      accounts,
+      fallbacks: entry?.fallbacks ?? [],
+    };
   }
   const seen = new Map<string, string>();
   for (const [name, registry] of Object.entries(out)) {
     for (const host of registry.hosts) {
-      if (seen.has(host)) throw new ConfigError(`invalid configuration:\n  registries.${name}.hosts: "${host}" is already an alias of ${seen.get(host)}`);
+      if (seen.has(host))
+        throw new ConfigError(`invalid configuration:\n  registries.${name}.hosts: "${host}" is already an alias of ${seen.get(host)}`);
       seen.set(host, name);
     }
   }

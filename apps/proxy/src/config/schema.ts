@@ -9,7 +9,13 @@ import { isValidGlob } from '../access/glob.js';
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'expected "host:port" (IPv6 in brackets)');
 const httpUrl = z.url({ protocol: /^https?$/ });
-const positiveMs = (fallback: number) => z.number().int().positive().max(24 * 3600_000).default(fallback);
+const positiveMs = (fallback: number) =>
+  z
+    .number()
+    .int()
+    .positive()
+    .max(24 * 3600_000)
+    .default(fallback);
 
 const hostName = z.string().regex(/^[a-z0-9.-]+$/, 'a host name such as "ghcr.mirror.example.com"');
 /** A realm URL; its host may start with "*." to trust every subdomain. */
@@ -28,9 +34,15 @@ const accountSchema = z
     username: z.string().min(1),
     password: z.string().min(1).optional(),
     passwordFile: z.string().min(1).optional(),
-    passwordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name').optional(),
+    passwordEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name')
+      .optional(),
   })
-  .refine((a) => [a.password, a.passwordFile, a.passwordEnv].filter((v) => v !== undefined).length === 1, 'give exactly one of password, passwordFile, passwordEnv');
+  .refine(
+    (a) => [a.password, a.passwordFile, a.passwordEnv].filter((v) => v !== undefined).length === 1,
+    'give exactly one of password, passwordFile, passwordEnv',
+  );
 
 /** Every field optional: an entry may only adjust a catalogue registry (or disable it). */
 const registrySchema = z.strictObject({
@@ -70,73 +82,92 @@ export const configSchema = z.strictObject({
   tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
   /** Registry served when nothing else in the request names one. */
   defaultRegistry: z.string().min(1).default('docker.io'),
-  registries: z.record(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'registry names are host names, e.g. "ghcr.io"'), registrySchema).default({}),
-  auth: z.strictObject({
-    /** passthrough: clients fetch upstream tokens via /auth/token. proxy: clients log in to the mirror; upstream calls use the operator's accounts. */
-    mode: z.enum(['passthrough', 'proxy']).default('passthrough'),
-    /** proxy mode: may clients pull without logging in? */
-    anonymous: z.boolean().default(true),
-    /** proxy mode: users allowed to log in (bcrypt entries, `htpasswd -B`). */
-    htpasswd: z.string().min(1).optional(),
-    /** proxy mode: lifetime of tokens the mirror signs. */
-    tokenTtl: durationMs.default(900),
-    /** proxy mode: PEM EC P-256 key signing tokens; default generated once in <dataDir>/auth/. */
-    signingKey: z.string().min(1).optional(),
-  }).prefault({}),
-  upstream: z.strictObject({
-    connectTimeoutMs: positiveMs(10_000),
-    headersTimeoutMs: positiveMs(30_000),
-    /** No bytes for this long aborts a body; there is no total-time cap on layers. */
-    idleTimeoutMs: positiveMs(60_000),
-    retries: z.number().int().min(0).max(5).default(2),
-    maxSockets: z.number().int().positive().max(4096).default(256),
-    /** Allow upstream connections to loopback/private addresses (an internal registry). Link-local and metadata addresses are always refused. */
-    allowPrivateNetworks: z.boolean().default(false),
-  }).prefault({}),
-  server: z.strictObject({
-    /** Slow-client guards (node:http headersTimeout / requestTimeout). */
-    headersTimeoutMs: positiveMs(20_000),
-    requestTimeoutMs: positiveMs(60_000),
-    keepAliveTimeoutMs: positiveMs(10_000),
-    /** How long SIGTERM waits for in-flight requests before closing them. */
-    drainTimeoutMs: positiveMs(30_000),
-  }).prefault({}),
-  cache: z.strictObject({
-    store: z.enum(['fs', 's3']).default('fs'),
-    /** Bytes of blobs kept on disk (fs store). Default: half the filesystem holding dataDir. */
-    maxSize: sizeBytes.optional(),
-    /** A tag younger than this is served with no upstream call at all. */
-    tagFreshness: durationMs.default(60),
-    /** How long a cached tag may be served while the upstream is down or refusing. */
-    maxStale: durationMs.default(7 * 24 * 3600),
-    /** S3 store only: answer warm blob GETs with a 307 to a presigned URL. */
-    redirect: z.boolean().default(false),
-    s3: z.strictObject({
-      bucket: z.string().min(3),
-      region: z.string().default('us-east-1'),
-      endpoint: httpUrl.optional(),
-      forcePathStyle: z.boolean().default(false),
-      prefix: z.string().regex(/^([a-z0-9._-]+\/)*$/, 'a key prefix like "docxy/" (or empty)').default(''),
-      accessKeyId: z.string().optional(),
-      secretAccessKey: z.string().optional(),
-    }).optional(),
-  }).prefault({}),
-  access: z.strictObject({
-    /** Client networks allowed (empty: everyone not denied). */
-    allowIps: z.array(cidr).default([]),
-    denyIps: z.array(cidr).default([]),
-    /** Load balancers whose X-Forwarded-For is believed. */
-    trustedProxies: z.array(cidr).default([]),
-    rules: z.strictObject({
-      /** Clients without a login (and every client in passthrough mode). */
-      anonymous: ruleSchema.prefault({}),
-      /** Logged-in users without a rule of their own. */
-      default: ruleSchema.prefault({}),
-      users: z.record(z.string().min(1), ruleSchema).default({}),
-    }).prefault({}),
-    /** 0: unlimited. */
-    rateLimits: z.strictObject({ anonymous: limitSchema.prefault({}), users: limitSchema.prefault({}) }).prefault({}),
-  }).prefault({}),
+  registries: z
+    .record(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'registry names are host names, e.g. "ghcr.io"'), registrySchema)
+    .default({}),
+  auth: z
+    .strictObject({
+      /** passthrough: clients fetch upstream tokens via /auth/token. proxy: clients log in to the mirror; upstream calls use the operator's accounts. */
+      mode: z.enum(['passthrough', 'proxy']).default('passthrough'),
+      /** proxy mode: may clients pull without logging in? */
+      anonymous: z.boolean().default(true),
+      /** proxy mode: users allowed to log in (bcrypt entries, `htpasswd -B`). */
+      htpasswd: z.string().min(1).optional(),
+      /** proxy mode: lifetime of tokens the mirror signs. */
+      tokenTtl: durationMs.default(900),
+      /** proxy mode: PEM EC P-256 key signing tokens; default generated once in <dataDir>/auth/. */
+      signingKey: z.string().min(1).optional(),
+    })
+    .prefault({}),
+  upstream: z
+    .strictObject({
+      connectTimeoutMs: positiveMs(10_000),
+      headersTimeoutMs: positiveMs(30_000),
+      /** No bytes for this long aborts a body; there is no total-time cap on layers. */
+      idleTimeoutMs: positiveMs(60_000),
+      retries: z.number().int().min(0).max(5).default(2),
+      maxSockets: z.number().int().positive().max(4096).default(256),
+      /** Allow upstream connections to loopback/private addresses (an internal registry). Link-local and metadata addresses are always refused. */
+      allowPrivateNetworks: z.boolean().default(false),
+    })
+    .prefault({}),
+  server: z
+    .strictObject({
+      /** Slow-client guards (node:http headersTimeout / requestTimeout). */
+      headersTimeoutMs: positiveMs(20_000),
+      requestTimeoutMs: positiveMs(60_000),
+      keepAliveTimeoutMs: positiveMs(10_000),
+      /** How long SIGTERM waits for in-flight requests before closing them. */
+      drainTimeoutMs: positiveMs(30_000),
+    })
+    .prefault({}),
+  cache: z
+    .strictObject({
+      store: z.enum(['fs', 's3']).default('fs'),
+      /** Bytes of blobs kept on disk (fs store). Default: half the filesystem holding dataDir. */
+      maxSize: sizeBytes.optional(),
+      /** A tag younger than this is served with no upstream call at all. */
+      tagFreshness: durationMs.default(60),
+      /** How long a cached tag may be served while the upstream is down or refusing. */
+      maxStale: durationMs.default(7 * 24 * 3600),
+      /** S3 store only: answer warm blob GETs with a 307 to a presigned URL. */
+      redirect: z.boolean().default(false),
+      s3: z
+        .strictObject({
+          bucket: z.string().min(3),
+          region: z.string().default('us-east-1'),
+          endpoint: httpUrl.optional(),
+          forcePathStyle: z.boolean().default(false),
+          prefix: z
+            .string()
+            .regex(/^([a-z0-9._-]+\/)*$/, 'a key prefix like "docxy/" (or empty)')
+            .default(''),
+          accessKeyId: z.string().optional(),
+          secretAccessKey: z.string().optional(),
+        })
+        .optional(),
+    })
+    .prefault({}),
+  access: z
+    .strictObject({
+      /** Client networks allowed (empty: everyone not denied). */
+      allowIps: z.array(cidr).default([]),
+      denyIps: z.array(cidr).default([]),
+      /** Load balancers whose X-Forwarded-For is believed. */
+      trustedProxies: z.array(cidr).default([]),
+      rules: z
+        .strictObject({
+          /** Clients without a login (and every client in passthrough mode). */
+          anonymous: ruleSchema.prefault({}),
+          /** Logged-in users without a rule of their own. */
+          default: ruleSchema.prefault({}),
+          users: z.record(z.string().min(1), ruleSchema).default({}),
+        })
+        .prefault({}),
+      /** 0: unlimited. */
+      rateLimits: z.strictObject({ anonymous: limitSchema.prefault({}), users: limitSchema.prefault({}) }).prefault({}),
+    })
+    .prefault({}),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
 });
 

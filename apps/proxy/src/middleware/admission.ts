@@ -23,5 +23,6 @@ export function admission(policy: AccessPolicy) {
 export function takeRequest(ctx: Context, policy: AccessPolicy): void {
   const user = ctx.state.user as string | undefined;
   const wait = policy.limiter.takeRequest(user ?? `ip:${ctx.state.clientIp as string}`, policy.limitFor(user));
-  if (wait > 0) throw new RegistryError('TOOMANYREQUESTS', 'too many requests from this client', { headers: { 'retry-after': String(wait) } });
+  if (wait > 0)
+    throw new RegistryError('TOOMANYREQUESTS', 'too many requests from this client', { headers: { 'retry-after': String(wait) } });
 }

@@ -59,19 +59,40 @@ export function registryApi(router: RegistryRouter, auth: ClientAuth, policy: Ac
     takeRequest(ctx, policy);
     policy.rules.check(ctx.state.user as string | undefined, route.registry.upstream.name, route.upstreamName);
     const pace = (response: RegistryResponse): RegistryResponse =>
-      response.body ? { ...response, body: policy.limiter.pace((ctx.state.user as string | undefined) ?? `ip:${ctx.state.clientIp as string}`, policy.limitFor(ctx.state.user as string | undefined), response.body) } : response;
+      response.body
+        ? {
+            ...response,
+            body: policy.limiter.pace(
+              (ctx.state.user as string | undefined) ?? `ip:${ctx.state.clientIp as string}`,
+              policy.limitFor(ctx.state.user as string | undefined),
+              response.body,
+            ),
+          }
+        : response;
     const source = route.registry.source;
     const base = { repo: route.upstreamName, authorization, signal: abortOnClose(ctx) };
     const method = ctx.method as 'GET' | 'HEAD';
     switch (parsed.kind) {
       case 'manifests': {
         const reference = parseManifestReference(parsed.rest).value;
-        const response = await source.manifest({ ...base, reference, method, accept: ctx.get('accept') || undefined, conditional: conditional(ctx) });
+        const response = await source.manifest({
+          ...base,
+          reference,
+          method,
+          accept: ctx.get('accept') || undefined,
+          conditional: conditional(ctx),
+        });
         return sendRegistryResponse(ctx, pace(response));
       }
       case 'blobs': {
         const digest = assertDigest(parsed.rest);
-        const response = await source.blob({ ...base, digest, method, range: ctx.get('range') || undefined, conditional: conditional(ctx) });
+        const response = await source.blob({
+          ...base,
+          digest,
+          method,
+          range: ctx.get('range') || undefined,
+          conditional: conditional(ctx),
+        });
         return sendRegistryResponse(ctx, pace(response));
       }
       case 'tags': {

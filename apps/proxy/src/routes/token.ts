@@ -21,7 +21,13 @@ function registryFor(router: RegistryRouter, params: URLSearchParams, hints: Rou
   return router.select(hints);
 }
 
-async function relay(ctx: Context, router: RegistryRouter, auth: ClientAuth, policy: AccessPolicy, request: Omit<TokenRequest, 'mapName'>): Promise<void> {
+async function relay(
+  ctx: Context,
+  router: RegistryRouter,
+  auth: ClientAuth,
+  policy: AccessPolicy,
+  request: Omit<TokenRequest, 'mapName'>,
+): Promise<void> {
   // Token requests count against the client's address (slows password guessing too).
   takeRequest(ctx, policy);
   const hints = routeHints(ctx);

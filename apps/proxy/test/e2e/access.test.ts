@@ -19,7 +19,16 @@ beforeAll(async () => {
   ipMirror = await startTestMirror(env.bed, { access: { allowIps: ['127.0.0.0/8'], denyIps: ['127.0.0.3/32'] } });
   proxied = await startTestMirror(env.bed, { access: { denyIps: ['198.51.100.0/24'], trustedProxies: ['127.0.0.4/32'] } });
   ruled = await startTestMirror(env.bed, {
-    access: { rules: { anonymous: { registries: ['docker.io'], allow: ['docker.io/library/*'], block: ['docker.io/library/busybox'], message: 'busybox is blocked here, ask ops' } } },
+    access: {
+      rules: {
+        anonymous: {
+          registries: ['docker.io'],
+          allow: ['docker.io/library/*'],
+          block: ['docker.io/library/busybox'],
+          message: 'busybox is blocked here, ask ops',
+        },
+      },
+    },
   });
   limited = await startTestMirror(env.bed, { access: { rateLimits: { anonymous: { requestsPerSecond: 2 } } } });
 });
@@ -29,13 +38,19 @@ afterAll(async () => {
 
 async function manifest(mirror: TestMirror, repo: string, init: { localAddress?: string; headers?: Record<string, string> } = {}) {
   const token = await tokenFrom(`${mirror.url}/auth/token`, `repository:${repo}:pull`);
-  return rawCall(mirror.url, `/v2/${repo}/manifests/latest`, { ...init, headers: { authorization: `Bearer ${token}`, accept: ALL, ...init.headers } });
+  return rawCall(mirror.url, `/v2/${repo}/manifests/latest`, {
+    ...init,
+    headers: { authorization: `Bearer ${token}`, accept: ALL, ...init.headers },
+  });
 }
 
 describe('client IP lists', () => {
   test('a denied address is refused before anything else; probes still answer', async () => {
     env.bed.front.calls.length = 0;
-    const denied = await rawCall(ipMirror.url, '/v2/alpine/manifests/latest', { localAddress: '127.0.0.3', headers: { authorization: 'Bearer x' } });
+    const denied = await rawCall(ipMirror.url, '/v2/alpine/manifests/latest', {
+      localAddress: '127.0.0.3',
+      headers: { authorization: 'Bearer x' },
+    });
     expect(denied.status).toBe(403);
     expect(errorCode(denied)).toBe('DENIED');
     expect(env.bed.front.calls).toEqual([]);
@@ -56,7 +71,9 @@ describe('image rules', () => {
   test('a blocked image answers DENIED with the operator message; allowed ones pull', async () => {
     const blocked = await manifest(ruled, 'busybox');
     expect(blocked.status).toBe(403);
-    expect(JSON.parse(blocked.body.toString())).toMatchObject({ errors: [{ code: 'DENIED', message: 'busybox is blocked here, ask ops' }] });
+    expect(JSON.parse(blocked.body.toString())).toMatchObject({
+      errors: [{ code: 'DENIED', message: 'busybox is blocked here, ask ops' }],
+    });
     expect((await manifest(ruled, 'acme/tool')).status).toBe(403);
     expect((await manifest(ruled, 'alpine')).status).toBe(200);
   });

@@ -26,7 +26,9 @@ describe('blobs', () => {
     env.bed.cdn.fault = () => ({ chunkDelayMs: 2 });
     const sentBefore = env.bed.cdn.bytesSent();
     try {
-      const pulls = await Promise.all(Array.from({ length: 20 }, () => pullBlob(env.mirror.url, `/v2/fanout/blobs/${layer.digest}`, headers)));
+      const pulls = await Promise.all(
+        Array.from({ length: 20 }, () => pullBlob(env.mirror.url, `/v2/fanout/blobs/${layer.digest}`, headers)),
+      );
       for (const pull of pulls) expect(pull).toMatchObject({ status: 200, outcome: 'end', digest: layer.digest });
     } finally {
       env.bed.cdn.fault = undefined;
@@ -63,7 +65,9 @@ describe('blobs', () => {
     const image = singleImage('resume', { payload: randomBytes(2 * 1024 * 1024), gzipLevel: 1 });
     await env.bed.push('library/resume', image, ['latest']);
     const layer = image.blobs[1]!;
-    const res = await call(`${env.mirror.url}/v2/resume/blobs/${layer.digest}`, { headers: { ...(await auth('resume')), range: 'bytes=1000000-' } });
+    const res = await call(`${env.mirror.url}/v2/resume/blobs/${layer.digest}`, {
+      headers: { ...(await auth('resume')), range: 'bytes=1000000-' },
+    });
     expect(res.status).toBe(206);
     expect(res.headers.get('content-range')).toBe(`bytes 1000000-${layer.data.length - 1}/${layer.data.length}`);
     expect(res.body.equals(layer.data.subarray(1_000_000))).toBe(true);
@@ -89,7 +93,11 @@ describe('manifests: the quota economy', () => {
     await env.mirror.cache.fills.get(layer.digest)?.finished;
     expect(await env.mirror.cache.store.stat(layer.digest)).toBeDefined();
     const anonymous = { ...(await auth('private/secret')), accept: ALL };
-    for (const path of ['/v2/private/secret/manifests/latest', `/v2/private/secret/manifests/${env.images.secret.top.digest}`, `/v2/private/secret/blobs/${layer.digest}`]) {
+    for (const path of [
+      '/v2/private/secret/manifests/latest',
+      `/v2/private/secret/manifests/${env.images.secret.top.digest}`,
+      `/v2/private/secret/blobs/${layer.digest}`,
+    ]) {
       const reply = await call(`${env.mirror.url}${path}`, { headers: anonymous });
       expect(reply.status).toBe(401);
       expect(reply.body.includes(layer.data.subarray(0, 32))).toBe(false);

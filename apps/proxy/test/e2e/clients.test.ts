@@ -25,12 +25,22 @@ describe('skopeo copy --all', () => {
     const digest = await skopeoCopy(`${env.mirror.hostPort}/alpine:latest`, dest);
     expect(digest).toBe(env.images.list.top.digest);
     // --all keeps each platform's manifest beside the list, named by digest.
-    const children = readdirSync(dest).filter((f) => f.endsWith('.manifest.json')).map((f) => `sha256:${f.split('.')[0]}`);
-    expect(children.sort()).toEqual(env.images.list.manifests.slice(0, -1).map((m) => m.digest).sort());
+    const children = readdirSync(dest)
+      .filter((f) => f.endsWith('.manifest.json'))
+      .map((f) => `sha256:${f.split('.')[0]}`);
+    expect(children.sort()).toEqual(
+      env.images.list.manifests
+        .slice(0, -1)
+        .map((m) => m.digest)
+        .sort(),
+    );
   }, 60_000);
 
   test('by digest, with library/', async () => {
-    const digest = await skopeoCopy(`${env.mirror.hostPort}/library/busybox@${env.images.oci.top.digest}`, join(work.path, 'skopeo-digest'));
+    const digest = await skopeoCopy(
+      `${env.mirror.hostPort}/library/busybox@${env.images.oci.top.digest}`,
+      join(work.path, 'skopeo-digest'),
+    );
     expect(digest).toBe(env.images.oci.top.digest);
   }, 60_000);
 
@@ -39,8 +49,14 @@ describe('skopeo copy --all', () => {
   }, 60_000);
 
   test('a private image with credentials; refused without', async () => {
-    await expect(skopeoCopy(`${env.mirror.hostPort}/private/secret:latest`, join(work.path, 'skopeo-private-anon'))).rejects.toThrow(/unauthorized|denied|authentication/i);
-    const digest = await skopeoCopy(`${env.mirror.hostPort}/private/secret:latest`, join(work.path, 'skopeo-private'), `alice:${USERS.alice}`);
+    await expect(skopeoCopy(`${env.mirror.hostPort}/private/secret:latest`, join(work.path, 'skopeo-private-anon'))).rejects.toThrow(
+      /unauthorized|denied|authentication/i,
+    );
+    const digest = await skopeoCopy(
+      `${env.mirror.hostPort}/private/secret:latest`,
+      join(work.path, 'skopeo-private'),
+      `alice:${USERS.alice}`,
+    );
     expect(digest).toBe(env.images.secret.top.digest);
   }, 60_000);
 
@@ -59,18 +75,24 @@ describe('podman pull with a registries.conf mirror', () => {
   test.each([
     ['docker.io/library/alpine:latest', () => env.images.list.top.digest],
     ['docker.io/acme/tool:1.0', () => env.images.namespaced.top.digest],
-  ])('%s', async (image, expected) => {
-    const dir = tempDir('podman');
-    const before = env.mirror.logs.length;
-    try {
-      expect(await podmanPull(dir.path, env.mirror.hostPort, image)).toBe(expected());
-      // It came through the mirror (podman would otherwise fall back to the real Docker Hub).
-      const path = `/v2/${image.slice('docker.io/'.length).split(':')[0]}/manifests/`;
-      expect(env.mirror.logs.slice(before).some((l) => (JSON.parse(l) as { url?: string; status?: number }).url?.startsWith(path))).toBe(true);
-    } finally {
-      dir.remove();
-    }
-  }, 120_000);
+  ])(
+    '%s',
+    async (image, expected) => {
+      const dir = tempDir('podman');
+      const before = env.mirror.logs.length;
+      try {
+        expect(await podmanPull(dir.path, env.mirror.hostPort, image)).toBe(expected());
+        // It came through the mirror (podman would otherwise fall back to the real Docker Hub).
+        const path = `/v2/${image.slice('docker.io/'.length).split(':')[0]}/manifests/`;
+        expect(env.mirror.logs.slice(before).some((l) => (JSON.parse(l) as { url?: string; status?: number }).url?.startsWith(path))).toBe(
+          true,
+        );
+      } finally {
+        dir.remove();
+      }
+    },
+    120_000,
+  );
 });
 
 describe('containerd ctr content fetch --hosts-dir', () => {
@@ -92,7 +114,10 @@ describe('containerd ctr content fetch --hosts-dir', () => {
     const stored = await containerd.ctr(['content', 'ls', '-q']);
     for (const m of env.images.list.manifests) expect(stored).toContain(m.digest);
     for (const b of env.images.list.blobs) expect(stored).toContain(b.digest);
-    const seen = env.mirror.logs.slice(mirrorCalls).map((l) => JSON.parse(l) as { url?: string }).filter((l) => l.url?.startsWith('/v2/library/alpine/'));
+    const seen = env.mirror.logs
+      .slice(mirrorCalls)
+      .map((l) => JSON.parse(l) as { url?: string })
+      .filter((l) => l.url?.startsWith('/v2/library/alpine/'));
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.every((l) => l.url!.includes('ns=docker.io'))).toBe(true);
   }, 120_000);

@@ -38,7 +38,10 @@ describe('fallback mirrors', () => {
       expect(manifest.status).toBe(200);
       expect(manifest.headers.get('docker-content-digest')).toBe(env.images.namespaced.top.digest);
       const layer = env.images.namespaced.blobs[1]!;
-      expect(await pullBlob(mirror.url, `/v2/acme/tool/blobs/${layer.digest}`, headers)).toMatchObject({ outcome: 'end', digest: layer.digest });
+      expect(await pullBlob(mirror.url, `/v2/acme/tool/blobs/${layer.digest}`, headers)).toMatchObject({
+        outcome: 'end',
+        digest: layer.digest,
+      });
       const tag = await call(`${mirror.url}/v2/acme/tool/manifests/1.0`, { headers });
       expect(tag.status).toBe(502);
       expect(errorCode(tag)).toBe('UNAVAILABLE');

@@ -92,7 +92,13 @@ describe('upstream trouble', () => {
     const headers = await auth(env.mirror.url, 'alpine');
     expect((await call(`${env.mirror.url}/v2/alpine/manifests/latest`, { headers })).status).toBe(200);
     env.bed.front.fault = (c) =>
-      c.path.includes('/manifests/') ? { status: 429, headers: { 'retry-after': '3600', 'content-type': 'application/json' }, body: '{"errors":[{"code":"TOOMANYREQUESTS","message":"quota"}]}' } : undefined;
+      c.path.includes('/manifests/')
+        ? {
+            status: 429,
+            headers: { 'retry-after': '3600', 'content-type': 'application/json' },
+            body: '{"errors":[{"code":"TOOMANYREQUESTS","message":"quota"}]}',
+          }
+        : undefined;
     const stale = await call(`${env.mirror.url}/v2/alpine/manifests/latest`, { headers });
     expect(stale.status).toBe(200);
     expect(stale.headers.get('warning')).toBe('110 - "Response is Stale"');

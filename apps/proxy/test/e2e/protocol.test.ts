@@ -14,7 +14,11 @@ const env = useSeededMirror();
 
 const ALL = [MT.dockerList, MT.dockerManifest, MT.ociIndex, MT.ociManifest].join(', ');
 
-async function viaMirror(path: string, scopeName: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+async function viaMirror(
+  path: string,
+  scopeName: string,
+  init: { method?: string; headers?: Record<string, string> } = {},
+): Promise<Reply> {
   const token = await tokenFrom(`${env.mirror.url}/auth/token`, `repository:${scopeName}:pull`);
   return call(`${env.mirror.url}${path}`, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
 }
@@ -50,12 +54,17 @@ describe('manifests: HEAD/GET × tag/digest × Accept match the upstream', () =>
   };
   const accepts = { all: ALL, dockerOnly: MT.dockerManifest, ociIndexOnly: MT.ociIndex, listOnly: MT.dockerList };
   const cases = (['GET', 'HEAD'] as const).flatMap((method) =>
-    (Object.keys(refs) as Array<keyof typeof refs>).flatMap((ref) => (Object.keys(accepts) as Array<keyof typeof accepts>).map((accept) => [method, ref, accept] as const)),
+    (Object.keys(refs) as Array<keyof typeof refs>).flatMap((ref) =>
+      (Object.keys(accepts) as Array<keyof typeof accepts>).map((accept) => [method, ref, accept] as const),
+    ),
   );
   test.each(cases)('%s %s Accept=%s', async (method, refName, acceptName) => {
     const { repo, ref } = refs[refName]();
     const init = { method, headers: { accept: accepts[acceptName] } };
-    const [mine, theirs] = await Promise.all([viaMirror(`/v2/${repo}/manifests/${ref}`, repo, init), direct(`/v2/${repo}/manifests/${ref}`, repo, init)]);
+    const [mine, theirs] = await Promise.all([
+      viaMirror(`/v2/${repo}/manifests/${ref}`, repo, init),
+      direct(`/v2/${repo}/manifests/${ref}`, repo, init),
+    ]);
     expect(comparable(mine)).toEqual(comparable(theirs));
     expect(mine.headers.get('docker-distribution-api-version')).toBe('registry/2.0');
   });
@@ -118,7 +127,7 @@ describe('blobs', () => {
 });
 
 describe('tags', () => {
-  test('lists tags of a library image under the client\'s name', async () => {
+  test("lists tags of a library image under the client's name", async () => {
     const reply = await viaMirror('/v2/alpine/tags/list', 'alpine');
     expect(reply.status).toBe(200);
     const body = JSON.parse(reply.body.toString()) as { name: string; tags: string[] };
@@ -126,11 +135,15 @@ describe('tags', () => {
     expect(body.tags.sort()).toEqual(['3.20', 'latest']);
   });
 
-  test('forwards n/last and rewrites the Link header to the client\'s name', async () => {
+  test("forwards n/last and rewrites the Link header to the client's name", async () => {
     // distribution 2.8 does not paginate tags; the front answers as a paginating registry would.
     env.bed.front.fault = (c) =>
       c.path.includes('/tags/list')
-        ? { status: 200, headers: { 'content-type': 'application/json', link: '</v2/library/alpine/tags/list?last=3.20&n=1>; rel="next"' }, body: '{"name":"library/alpine","tags":["3.20"]}' }
+        ? {
+            status: 200,
+            headers: { 'content-type': 'application/json', link: '</v2/library/alpine/tags/list?last=3.20&n=1>; rel="next"' },
+            body: '{"name":"library/alpine","tags":["3.20"]}',
+          }
         : undefined;
     try {
       const reply = await viaMirror('/v2/alpine/tags/list?n=1&last=2&evil=1', 'alpine');
@@ -177,7 +190,17 @@ describe('errors: registry JSON, bad input never reaches upstream', () => {
   });
 
   test.each([
-    ['429 → 429 TOOMANYREQUESTS with its Retry-After', { status: 429, headers: { 'retry-after': '17', 'content-type': 'application/json' }, body: '{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}' }, 429, 'TOOMANYREQUESTS', '17'],
+    [
+      '429 → 429 TOOMANYREQUESTS with its Retry-After',
+      {
+        status: 429,
+        headers: { 'retry-after': '17', 'content-type': 'application/json' },
+        body: '{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}',
+      },
+      429,
+      'TOOMANYREQUESTS',
+      '17',
+    ],
     ['503 → 502 UNAVAILABLE', { status: 503 }, 502, 'UNAVAILABLE', null],
   ])('upstream %s', async (_name, fault, status, code, retryAfter) => {
     env.bed.front.fault = (c) => (c.path.includes('/manifests/') ? fault : undefined);
@@ -193,11 +216,13 @@ describe('errors: registry JSON, bad input never reaches upstream', () => {
 });
 
 describe('auth: passthrough', () => {
-  test('/v2/ without credentials is a challenge naming the mirror\'s realm', async () => {
+  test("/v2/ without credentials is a challenge naming the mirror's realm", async () => {
     const reply = await call(`${env.mirror.url}/v2/`);
     expect(reply.status).toBe(401);
     expect(errorCode(reply)).toBe('UNAUTHORIZED');
-    expect(reply.headers.get('www-authenticate')).toBe(`Bearer realm="${env.mirror.publicUrl.origin}/auth/token",service="${env.mirror.publicUrl.host}"`);
+    expect(reply.headers.get('www-authenticate')).toBe(
+      `Bearer realm="${env.mirror.publicUrl.origin}/auth/token",service="${env.mirror.publicUrl.host}"`,
+    );
   });
 
   test('a manifest request without a token is challenged with its scope', async () => {
@@ -213,31 +238,58 @@ describe('auth: passthrough', () => {
     expect(errorCode(reply)).toBe('UNAUTHORIZED');
   });
 
-  test('a private repository is allowed with the user\'s credentials relayed through /auth/token', async () => {
+  test("a private repository is allowed with the user's credentials relayed through /auth/token", async () => {
     const token = await tokenFrom(`${env.mirror.url}/auth/token`, 'repository:private/secret:pull', basic('alice', USERS.alice!));
-    const reply = await call(`${env.mirror.url}/v2/private/secret/manifests/latest`, { headers: { authorization: `Bearer ${token}`, accept: ALL } });
+    const reply = await call(`${env.mirror.url}/v2/private/secret/manifests/latest`, {
+      headers: { authorization: `Bearer ${token}`, accept: ALL },
+    });
     expect(reply.status).toBe(200);
     expect(reply.headers.get('docker-content-digest')).toBe(env.images.secret.top.digest);
     expect(env.bed.token.calls.at(-1)?.user).toBe('alice');
   });
 
   test('wrong credentials are refused by the upstream token service', async () => {
-    const res = await fetch(`${env.mirror.url}/auth/token?service=x&scope=repository:alpine:pull`, { headers: { authorization: basic('alice', 'wrong') } });
+    const res = await fetch(`${env.mirror.url}/auth/token?service=x&scope=repository:alpine:pull`, {
+      headers: { authorization: basic('alice', 'wrong') },
+    });
     expect(res.status).toBe(401);
   });
 
   test('the OAuth2 POST form is relayed with mapped scopes', async () => {
-    const form = new URLSearchParams({ grant_type: 'password', username: 'alice', password: USERS.alice!, service: 'x', scope: 'repository:private/secret:pull repository:alpine:pull', client_id: 'test', access_type: 'offline' });
-    const res = await fetch(`${env.mirror.url}/auth/token`, { method: 'POST', body: form, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const form = new URLSearchParams({
+      grant_type: 'password',
+      username: 'alice',
+      password: USERS.alice!,
+      service: 'x',
+      scope: 'repository:private/secret:pull repository:alpine:pull',
+      client_id: 'test',
+      access_type: 'offline',
+    });
+    const res = await fetch(`${env.mirror.url}/auth/token`, {
+      method: 'POST',
+      body: form,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { access_token: string; refresh_token: string };
     expect(body.refresh_token).toBeTruthy();
     const last = env.bed.token.calls.at(-1)!;
     expect(last).toMatchObject({ method: 'POST', user: 'alice', service: SERVICE });
     expect(last.scopes).toEqual(['repository:private/secret:pull', 'repository:library/alpine:pull']);
-    const reply = await call(`${env.mirror.url}/v2/private/secret/manifests/latest`, { headers: { authorization: `Bearer ${body.access_token}`, accept: ALL } });
+    const reply = await call(`${env.mirror.url}/v2/private/secret/manifests/latest`, {
+      headers: { authorization: `Bearer ${body.access_token}`, accept: ALL },
+    });
     expect(reply.status).toBe(200);
-    const refreshed = await fetch(`${env.mirror.url}/auth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: body.refresh_token, service: 'x', scope: 'repository:private/secret:pull', client_id: 'test' }) });
+    const refreshed = await fetch(`${env.mirror.url}/auth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: body.refresh_token,
+        service: 'x',
+        scope: 'repository:private/secret:pull',
+        client_id: 'test',
+      }),
+    });
     expect(refreshed.status).toBe(200);
   });
 });
@@ -246,7 +298,10 @@ describe('quota: HEAD stays HEAD', () => {
   test('a HEAD by the client causes no manifest GET upstream', async () => {
     const token = await tokenFrom(`${env.mirror.url}/auth/token`, 'repository:alpine:pull');
     env.bed.front.calls.length = 0;
-    const reply = await call(`${env.mirror.url}/v2/alpine/manifests/latest`, { method: 'HEAD', headers: { authorization: `Bearer ${token}`, accept: ALL } });
+    const reply = await call(`${env.mirror.url}/v2/alpine/manifests/latest`, {
+      method: 'HEAD',
+      headers: { authorization: `Bearer ${token}`, accept: ALL },
+    });
     expect(reply.status).toBe(200);
     expect(reply.headers.get('docker-content-digest')).toBe(env.images.list.top.digest);
     expect(env.bed.front.calls.map((c) => c.method)).toEqual(['HEAD']);

@@ -25,7 +25,13 @@ beforeAll(async () => {
   const htpasswd = join(dir.path, 'htpasswd');
   // `htpasswd -B` writes $2y$ entries.
   writeFileSync(htpasswd, `# mirror users\nbob:${bcrypt.hashSync('bob-secret', 4).replace(/^\$2b\$/, '$2y$')}\n`);
-  const registries = { 'docker.io': { url: env.bed.upstreamUrl, trustedRealms: [env.bed.token.realm], accounts: [{ username: 'alice', password: USERS.alice! }] } };
+  const registries = {
+    'docker.io': {
+      url: env.bed.upstreamUrl,
+      trustedRealms: [env.bed.token.realm],
+      accounts: [{ username: 'alice', password: USERS.alice! }],
+    },
+  };
   open = await startTestMirror(env.bed, { auth: { mode: 'proxy', anonymous: true, htpasswd }, registries });
   closed = await startTestMirror(env.bed, { auth: { mode: 'proxy', anonymous: false, htpasswd }, registries });
 });
@@ -51,15 +57,26 @@ describe('logins and tokens signed by the mirror', () => {
 
   test('a login is required when anonymous is off; bad passwords are refused', async () => {
     expect((await fetch(`${closed.url}/auth/token?service=x&scope=repository:alpine:pull`)).status).toBe(401);
-    expect((await fetch(`${closed.url}/auth/token?service=x&scope=repository:alpine:pull`, { headers: { authorization: basic('bob', 'wrong') } })).status).toBe(401);
-    expect((await fetch(`${closed.url}/auth/token?service=x&scope=repository:alpine:pull`, { headers: { authorization: basic('nobody', 'x') } })).status).toBe(401);
+    expect(
+      (
+        await fetch(`${closed.url}/auth/token?service=x&scope=repository:alpine:pull`, {
+          headers: { authorization: basic('bob', 'wrong') },
+        })
+      ).status,
+    ).toBe(401);
+    expect(
+      (await fetch(`${closed.url}/auth/token?service=x&scope=repository:alpine:pull`, { headers: { authorization: basic('nobody', 'x') } }))
+        .status,
+    ).toBe(401);
     const token = await tokenFrom(`${closed.url}/auth/token`, 'repository:alpine:pull', basic('bob', 'bob-secret'));
     expect((await manifest(closed, token)).status).toBe(200);
     expect((await call(`${closed.url}/v2/`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
   });
 
   test('skopeo logs in and pulls a private image through the operator account', async () => {
-    expect(await skopeoCopy(`${closed.hostPort}/private/secret:latest`, join(dir.path, 'skopeo'), 'bob:bob-secret')).toBe(env.images.secret.top.digest);
+    expect(await skopeoCopy(`${closed.hostPort}/private/secret:latest`, join(dir.path, 'skopeo'), 'bob:bob-secret')).toBe(
+      env.images.secret.top.digest,
+    );
     await expect(skopeoCopy(`${closed.hostPort}/private/secret:latest`, join(dir.path, 'skopeo-anon'))).rejects.toThrow();
   }, 60_000);
 
@@ -78,8 +95,19 @@ describe('upstream accounts', () => {
       auth: { mode: 'proxy', anonymous: true },
       cache: { tagFreshness: 0 },
       registries: {
-        'docker.io': { url: env.bed.upstreamUrl, trustedRealms: [env.bed.token.realm], accounts: [{ username: 'alice', password: USERS.alice! }, { username: 'pusher', passwordEnv: 'DOCXY_TEST_PUSHER_PASSWORD' }] },
-        'registry.test': { url: env.bed.upstreamUrl, trustedRealms: [env.bed.token.realm], accounts: [{ username: 'pusher', password: USERS.pusher! }] },
+        'docker.io': {
+          url: env.bed.upstreamUrl,
+          trustedRealms: [env.bed.token.realm],
+          accounts: [
+            { username: 'alice', password: USERS.alice! },
+            { username: 'pusher', passwordEnv: 'DOCXY_TEST_PUSHER_PASSWORD' },
+          ],
+        },
+        'registry.test': {
+          url: env.bed.upstreamUrl,
+          trustedRealms: [env.bed.token.realm],
+          accounts: [{ username: 'pusher', password: USERS.pusher! }],
+        },
       },
     });
   });
@@ -97,16 +125,26 @@ describe('upstream accounts', () => {
     const token = await tokenFrom(`${pooled.url}/auth/token`, 'repository:registry.test/acme/tool:pull');
     env.bed.front.calls.length = 0;
     env.bed.cdn.calls.length = 0;
-    const reply = await call(`${pooled.url}/v2/registry.test/acme/tool/manifests/1.0`, { headers: { authorization: `Bearer ${token}`, accept: ALL } });
+    const reply = await call(`${pooled.url}/v2/registry.test/acme/tool/manifests/1.0`, {
+      headers: { authorization: `Bearer ${token}`, accept: ALL },
+    });
     expect(reply.status).toBe(200);
     const layer = env.images.namespaced.blobs[1]!;
-    expect((await call(`${pooled.url}/v2/registry.test/acme/tool/blobs/${layer.digest}`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect(
+      (await call(`${pooled.url}/v2/registry.test/acme/tool/blobs/${layer.digest}`, { headers: { authorization: `Bearer ${token}` } }))
+        .status,
+    ).toBe(200);
     const users = new Set(env.bed.front.calls.filter((c) => c.authorization).map((c) => userOf(c.authorization)));
     expect([...users]).toEqual(['pusher']);
     expect(env.bed.cdn.calls.length).toBeGreaterThan(0);
     expect(env.bed.cdn.calls.every((c) => c.authorization === undefined)).toBe(true);
     const logs = pooled.logs.join('\n');
-    for (const secret of [USERS.alice!, USERS.pusher!, ...env.bed.front.calls.map((c) => c.authorization?.slice(7)).filter((t): t is string => !!t)]) expect(logs).not.toContain(secret);
+    for (const secret of [
+      USERS.alice!,
+      USERS.pusher!,
+      ...env.bed.front.calls.map((c) => c.authorization?.slice(7)).filter((t): t is string => !!t),
+    ])
+      expect(logs).not.toContain(secret);
   });
 
   test('an account that answered 429 rests and the next one is used; when all rest, 429 with Retry-After and no upstream call', async () => {
@@ -115,7 +153,9 @@ describe('upstream accounts', () => {
     const limited = new Set<string>();
     env.bed.front.fault = (c) => {
       const user = userOf(c.authorization);
-      return user !== undefined && limited.has(user) && c.path.includes('/manifests/') ? { status: 429, headers: { 'retry-after': '3600' }, body: '{"errors":[{"code":"TOOMANYREQUESTS","message":"x"}]}' } : undefined;
+      return user !== undefined && limited.has(user) && c.path.includes('/manifests/')
+        ? { status: 429, headers: { 'retry-after': '3600' }, body: '{"errors":[{"code":"TOOMANYREQUESTS","message":"x"}]}' }
+        : undefined;
     };
     env.bed.front.calls.length = 0;
     expect((await call(`${pooled.url}/v2/alpine/manifests/3.20`, { headers })).status).toBe(200);
@@ -151,7 +191,16 @@ describe('tokens the mirror refuses', () => {
     return `${head}.${body}.${sign('sha256', Buffer.from(`${head}.${body}`), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
   };
   const now = Math.floor(Date.now() / 1000);
-  const valid = () => ({ iss: 'docxy', aud: new URL(closed.url).host, sub: 'bob', iat: now, nbf: now - 5, exp: now + 600, jti: 'x', access: [{ type: 'repository', name: 'alpine', actions: ['pull'] }] });
+  const valid = () => ({
+    iss: 'docxy',
+    aud: new URL(closed.url).host,
+    sub: 'bob',
+    iat: now,
+    nbf: now - 5,
+    exp: now + 600,
+    jti: 'x',
+    access: [{ type: 'repository', name: 'alpine', actions: ['pull'] }],
+  });
 
   test('signed by another key', async () => {
     const reply = await manifest(closed, forge(valid()));
@@ -162,7 +211,8 @@ describe('tokens the mirror refuses', () => {
   test('expired, or for another scope, or unsigned', async () => {
     const good = await tokenFrom(`${closed.url}/auth/token`, 'repository:alpine:pull', basic('bob', 'bob-secret'));
     const [head, , signature] = good.split('.') as [string, string, string];
-    const tampered = (claims: Record<string, unknown>): string => `${head}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`;
+    const tampered = (claims: Record<string, unknown>): string =>
+      `${head}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`;
     expect((await manifest(closed, tampered({ ...valid(), exp: now - 1 }))).status).toBe(401);
     expect((await manifest(closed, good, 'busybox')).status).toBe(401);
     expect((await manifest(closed, `${head}.${Buffer.from(JSON.stringify(valid())).toString('base64url')}.`)).status).toBe(401);

@@ -28,7 +28,10 @@ afterAll(async () => {
 });
 
 /** Like a real client: ask, read the challenge's scope, get that token, ask again. */
-async function get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; digest: string | null; code: string | undefined }> {
+async function get(
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; digest: string | null; code: string | undefined }> {
   const challenge = await rawCall(mirror.url, path, { headers: { accept: ALL, ...headers } });
   const scope = /scope="([^"]+)"/.exec(challenge.headers.get('www-authenticate') ?? '')?.[1];
   if (!scope) throw new Error(`no challenge scope for ${path}`);
@@ -49,7 +52,10 @@ describe('routing', () => {
 
   test('?ns= (containerd) selects the registry', async () => {
     env.bed.front.calls.length = 0;
-    expect(await get('/v2/acme/tool/manifests/1.0?ns=registry.test')).toMatchObject({ status: 200, digest: env.images.namespaced.top.digest });
+    expect(await get('/v2/acme/tool/manifests/1.0?ns=registry.test')).toMatchObject({
+      status: 200,
+      digest: env.images.namespaced.top.digest,
+    });
     expect((await get('/v2/alpine/manifests/latest?ns=registry.test')).status).toBe(404);
     expect((await get('/v2/alpine/manifests/latest?ns=docker.io')).status).toBe(200);
   });
@@ -68,7 +74,10 @@ describe('routing', () => {
       const stored = await containerd.ctr(['content', 'ls', '-q']);
       for (const blob of env.images.namespaced.blobs) expect(stored).toContain(blob.digest);
       expect(stored).toContain(env.images.namespaced.top.digest);
-      const urls = mirror.logs.slice(before).map((l) => (JSON.parse(l) as { url?: string }).url ?? '').filter((u) => u.startsWith('/v2/acme/tool/'));
+      const urls = mirror.logs
+        .slice(before)
+        .map((l) => (JSON.parse(l) as { url?: string }).url ?? '')
+        .filter((u) => u.startsWith('/v2/acme/tool/'));
       expect(urls.length).toBeGreaterThan(0);
       expect(urls.every((u) => u.includes('ns=registry.test'))).toBe(true);
     } finally {
@@ -102,9 +111,14 @@ describe('SSRF: no fetch from an unconfigured or forbidden host', () => {
 
   test('an upstream redirect to the metadata address is refused', async () => {
     const token = await tokenFrom(`${mirror.url}/auth/token`, 'repository:alpine:pull');
-    env.bed.front.fault = (c) => (c.path.includes('/blobs/') ? { status: 307, headers: { location: 'http://169.254.169.254/latest/meta-data/iam/security-credentials/' } } : undefined);
+    env.bed.front.fault = (c) =>
+      c.path.includes('/blobs/')
+        ? { status: 307, headers: { location: 'http://169.254.169.254/latest/meta-data/iam/security-credentials/' } }
+        : undefined;
     try {
-      const reply = await call(`${mirror.url}/v2/alpine/blobs/${env.images.list.blobs[0]!.digest}`, { headers: { authorization: `Bearer ${token}` } });
+      const reply = await call(`${mirror.url}/v2/alpine/blobs/${env.images.list.blobs[0]!.digest}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       expect(reply.status).toBe(502);
       expect(errorCode(reply)).toBe('UNAVAILABLE');
       expect(mirror.logs.some((l) => l.includes('address not allowed'))).toBe(true);

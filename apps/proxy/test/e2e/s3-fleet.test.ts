@@ -26,7 +26,11 @@ beforeAll(async () => {
     redirect,
     s3: { bucket: BUCKET, endpoint: s3.endpoint, forcePathStyle: true, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', prefix: 'fleet/' },
   });
-  replicas = [await startTestMirror(env.bed, { cache: cache(false) }), await startTestMirror(env.bed, { cache: cache(false) }), await startTestMirror(env.bed, { cache: cache(true) })];
+  replicas = [
+    await startTestMirror(env.bed, { cache: cache(false) }),
+    await startTestMirror(env.bed, { cache: cache(false) }),
+    await startTestMirror(env.bed, { cache: cache(true) }),
+  ];
 });
 afterAll(async () => {
   for (const replica of replicas) await replica.stop();
@@ -34,7 +38,10 @@ afterAll(async () => {
 });
 
 const ALL = [MT.dockerList, MT.dockerManifest, MT.ociIndex, MT.ociManifest].join(', ');
-const auth = async (mirror: TestMirror, repo: string) => ({ authorization: `Bearer ${await tokenFrom(`${mirror.url}/auth/token`, `repository:${repo}:pull`)}`, accept: ALL });
+const auth = async (mirror: TestMirror, repo: string) => ({
+  authorization: `Bearer ${await tokenFrom(`${mirror.url}/auth/token`, `repository:${repo}:pull`)}`,
+  accept: ALL,
+});
 
 describe('replicas share one bucket', () => {
   test('a blob and manifest fetched by one replica are served by another without an upstream download', async () => {

@@ -10,16 +10,18 @@ import { USERS } from '../testbed/token-service.js';
 const env = useSeededMirror({ config: { publicUrl: 'https://mirror.example.test' } });
 
 describe('the challenge realm ignores the Host header', () => {
-  test.each([
-    [{ host: 'evil.example' }],
-    [{ host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'http' }],
-  ])('headers %j', async (headers) => {
-    const reply = await rawCall(env.mirror.url, '/v2/', { headers });
-    expect(reply.status).toBe(401);
-    expect(reply.headers.get('www-authenticate')).toBe('Bearer realm="https://mirror.example.test/auth/token",service="mirror.example.test"');
-    const manifest = await rawCall(env.mirror.url, '/v2/alpine/manifests/latest', { headers });
-    expect(manifest.headers.get('www-authenticate')).toContain('realm="https://mirror.example.test/auth/token"');
-  });
+  test.each([[{ host: 'evil.example' }], [{ host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'http' }]])(
+    'headers %j',
+    async (headers) => {
+      const reply = await rawCall(env.mirror.url, '/v2/', { headers });
+      expect(reply.status).toBe(401);
+      expect(reply.headers.get('www-authenticate')).toBe(
+        'Bearer realm="https://mirror.example.test/auth/token",service="mirror.example.test"',
+      );
+      const manifest = await rawCall(env.mirror.url, '/v2/alpine/manifests/latest', { headers });
+      expect(manifest.headers.get('www-authenticate')).toContain('realm="https://mirror.example.test/auth/token"');
+    },
+  );
 });
 
 describe('no Authorization reaches the redirected blob host', () => {
@@ -51,14 +53,18 @@ describe('an untrusted token realm is refused', () => {
 
   test('client credentials are never sent to it', async () => {
     env.bed.token.calls.length = 0;
-    const res = await call(`${untrusting.url}/auth/token?service=x&scope=repository:alpine:pull`, { headers: { authorization: basic('alice', USERS.alice!) } });
+    const res = await call(`${untrusting.url}/auth/token?service=x&scope=repository:alpine:pull`, {
+      headers: { authorization: basic('alice', USERS.alice!) },
+    });
     expect(res.status).toBe(502);
     expect(errorCode(res)).toBe('UNAVAILABLE');
     expect(env.bed.token.calls).toEqual([]);
   });
 
   test('a trusted realm with another path does not make this one trusted', async () => {
-    const lookalike = await startTestMirror(env.bed, { registries: { 'docker.io': { url: env.bed.upstreamUrl, trustedRealms: [`${env.bed.token.url}/token/other`] } } });
+    const lookalike = await startTestMirror(env.bed, {
+      registries: { 'docker.io': { url: env.bed.upstreamUrl, trustedRealms: [`${env.bed.token.url}/token/other`] } },
+    });
     try {
       env.bed.token.calls.length = 0;
       const res = await call(`${lookalike.url}/auth/token?service=x&scope=repository:alpine:pull`);
@@ -76,13 +82,27 @@ describe('tokens and credentials never appear in logs', () => {
     const creds = basic('alice', password);
     const token = await tokenFrom(`${env.mirror.url}/auth/token`, 'repository:private/secret:pull', creds);
     await call(`${env.mirror.url}/v2/private/secret/manifests/latest`, { headers: { authorization: `Bearer ${token}` } });
-    await call(`${env.mirror.url}/v2/private/secret/blobs/${env.images.secret.blobs[0]!.digest}`, { headers: { authorization: `Bearer ${token}` } });
+    await call(`${env.mirror.url}/v2/private/secret/blobs/${env.images.secret.blobs[0]!.digest}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     await call(`${env.mirror.url}/v2/private/secret/manifests/nope`, { headers: { authorization: `Bearer ${token}` } });
-    await fetch(`${env.mirror.url}/auth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', username: 'alice', password, service: 'x', scope: 'repository:alpine:pull' }) });
-    await fetch(`${env.mirror.url}/auth/token?service=x&password=${password}&refresh_token=${token}`, { headers: { authorization: basic('alice', 'wrong-secret') } });
+    await fetch(`${env.mirror.url}/auth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'password', username: 'alice', password, service: 'x', scope: 'repository:alpine:pull' }),
+    });
+    await fetch(`${env.mirror.url}/auth/token?service=x&password=${password}&refresh_token=${token}`, {
+      headers: { authorization: basic('alice', 'wrong-secret') },
+    });
     const logs = env.mirror.logs.join('\n');
     expect(logs).toContain('/v2/private/secret/manifests/latest');
-    for (const secret of [token, token.split('.')[2]!, password, 'wrong-secret', creds.slice(6), Buffer.from('alice:wrong-secret').toString('base64')]) {
+    for (const secret of [
+      token,
+      token.split('.')[2]!,
+      password,
+      'wrong-secret',
+      creds.slice(6),
+      Buffer.from('alice:wrong-secret').toString('base64'),
+    ]) {
       expect(logs).not.toContain(secret);
     }
   });

@@ -11,7 +11,12 @@ export interface BlobPull {
   headers: http.IncomingHttpHeaders;
 }
 
-export function pullBlob(base: string, path: string, headers: Record<string, string> = {}, onFirstBytes?: (req: http.ClientRequest) => void): Promise<BlobPull> {
+export function pullBlob(
+  base: string,
+  path: string,
+  headers: Record<string, string> = {},
+  onFirstBytes?: (req: http.ClientRequest) => void,
+): Promise<BlobPull> {
   return new Promise((resolve, reject) => {
     const req = http.get(`${base}${path}`, { headers }, (res) => {
       const hash = createHash('sha256');

@@ -55,8 +55,12 @@ export async function startCdn(storageRoot: string, host = '127.0.0.2'): Promise
     }
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     const start = range ? Number(range[1]) : 0;
-    const end = range && range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
-    const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream', 'content-length': end - start + 1, 'accept-ranges': 'bytes' };
+    const end = range?.[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/octet-stream',
+      'content-length': end - start + 1,
+      'accept-ranges': 'bytes',
+    };
     if (range) headers['content-range'] = `bytes ${start}-${end}/${size}`;
     res.writeHead(range ? 206 : 200, headers);
     if (req.method === 'HEAD') {
@@ -64,7 +68,15 @@ export async function startCdn(storageRoot: string, host = '127.0.0.2'): Promise
       return;
     }
     const fault = state.fault?.(call);
-    createReadStream(file, { start, end, highWaterMark: 1024 * 1024 }).pipe(misbehave(fault, (n) => (state.sent += n), () => res.destroy())).pipe(res);
+    createReadStream(file, { start, end, highWaterMark: 1024 * 1024 })
+      .pipe(
+        misbehave(
+          fault,
+          (n) => (state.sent += n),
+          () => res.destroy(),
+        ),
+      )
+      .pipe(res);
   }, host);
   return {
     ...started,

@@ -12,7 +12,9 @@ export function basic(user: string, password: string): string {
 }
 
 export async function tokenFrom(realmBase: string, scope: string, authorization?: string, service = 'docxy'): Promise<string> {
-  const res = await fetch(`${realmBase}?service=${encodeURIComponent(service)}&scope=${encodeURIComponent(scope)}`, { headers: authorization ? { authorization } : {} });
+  const res = await fetch(`${realmBase}?service=${encodeURIComponent(service)}&scope=${encodeURIComponent(scope)}`, {
+    headers: authorization ? { authorization } : {},
+  });
   if (res.status !== 200) throw new Error(`token ${scope}: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { token: string }).token;
 }
@@ -23,19 +25,26 @@ export async function call(url: string, init: { method?: string; headers?: Recor
 }
 
 /** An HTTP request whose path is sent byte for byte (no URL normalisation). */
-export function rawCall(base: string, path: string, init: { method?: string; headers?: Record<string, string>; localAddress?: string } = {}): Promise<Reply> {
+export function rawCall(
+  base: string,
+  path: string,
+  init: { method?: string; headers?: Record<string, string>; localAddress?: string } = {},
+): Promise<Reply> {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, path, method: init.method ?? 'GET', headers: init.headers, localAddress: init.localAddress }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const headers = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
-        resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks) });
-      });
-      res.on('error', reject);
-    });
+    const req = http.request(
+      { host: url.hostname, port: url.port, path, method: init.method ?? 'GET', headers: init.headers, localAddress: init.localAddress },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const headers = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
+          resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks) });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end();
   });

@@ -36,9 +36,34 @@ export async function skopeoCopy(source: string, dest: string, creds?: string): 
 /** podman with a `registries.conf` that mirrors docker.io to the mirror; returns the pulled digest. */
 export async function podmanPull(dir: string, mirrorHostPort: string, image: string): Promise<string> {
   const conf = join(dir, 'registries.conf');
-  writeFileSync(conf, ['unqualified-search-registries = ["docker.io"]', '[[registry]]', 'prefix = "docker.io"', 'location = "docker.io"', '[[registry.mirror]]', `location = "${mirrorHostPort}"`, 'insecure = true', ''].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      'unqualified-search-registries = ["docker.io"]',
+      '[[registry]]',
+      'prefix = "docker.io"',
+      'location = "docker.io"',
+      '[[registry.mirror]]',
+      `location = "${mirrorHostPort}"`,
+      'insecure = true',
+      '',
+    ].join('\n'),
+  );
   const env = { CONTAINERS_REGISTRIES_CONF: conf };
-  const base = ['--root', join(dir, 'root'), '--runroot', join(dir, 'runroot'), '--storage-driver', 'vfs', '--events-backend', 'file', '--cgroup-manager', 'cgroupfs', '--tmpdir', join(dir, 'tmp')];
+  const base = [
+    '--root',
+    join(dir, 'root'),
+    '--runroot',
+    join(dir, 'runroot'),
+    '--storage-driver',
+    'vfs',
+    '--events-backend',
+    'file',
+    '--cgroup-manager',
+    'cgroupfs',
+    '--tmpdir',
+    join(dir, 'tmp'),
+  ];
   mkdirSync(join(dir, 'tmp'), { recursive: true });
   await exec('podman', [...base, 'pull', '--quiet', image], env);
   return (await exec('podman', [...base, 'image', 'inspect', '--format', '{{.Digest}}', image], env)).trim();
@@ -52,7 +77,11 @@ export interface Containerd {
 }
 
 /** A private containerd (own root, state and socket) for `ctr content fetch`, mirroring `registries` through the mirror. */
-export async function startContainerd(dir: string, mirrorHostPort: string, registries: Record<string, string> = { 'docker.io': 'https://registry-1.docker.io' }): Promise<Containerd> {
+export async function startContainerd(
+  dir: string,
+  mirrorHostPort: string,
+  registries: Record<string, string> = { 'docker.io': 'https://registry-1.docker.io' },
+): Promise<Containerd> {
   const address = join(dir, 'containerd.sock');
   const hostsDir = join(dir, 'certs.d');
   for (const [registry, server] of Object.entries(registries)) {
@@ -83,7 +112,9 @@ export async function startContainerd(dir: string, mirrorHostPort: string, regis
   );
   const child: ChildProcess = spawn('containerd', ['--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
-  child.stderr?.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-4000); });
+  child.stderr?.on('data', (d: Buffer) => {
+    log = (log + d.toString()).slice(-4000);
+  });
   for (let i = 0; i < 200 && !existsSync(address); i++) {
     if (child.exitCode !== null) throw new Error(`containerd exited: ${log}`);
     await new Promise((r) => setTimeout(r, 50));

@@ -49,7 +49,15 @@ function platformImage(label: string, arch: string, oci: boolean, payload: Buffe
   const tar = tarOf([{ name: `${label}-${arch}.txt`, content: payload }]);
   const layer = blob(gzipSync(tar, { level: gzipLevel }));
   const config = blob(
-    Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', config: { Cmd: ['/bin/sh'] }, rootfs: { type: 'layers', diff_ids: [sha256(tar)] }, history: [{ created_by: label }] })),
+    Buffer.from(
+      JSON.stringify({
+        architecture: arch,
+        os: 'linux',
+        config: { Cmd: ['/bin/sh'] },
+        rootfs: { type: 'layers', diff_ids: [sha256(tar)] },
+        history: [{ created_by: label }],
+      }),
+    ),
   );
   const manifest = manifestOf(
     {
@@ -64,19 +72,32 @@ function platformImage(label: string, arch: string, oci: boolean, payload: Buffe
 }
 
 export function singleImage(label: string, options: { oci?: boolean; payload?: Buffer; gzipLevel?: number } = {}): Image {
-  const image = platformImage(label, 'amd64', options.oci ?? false, options.payload ?? Buffer.from(`${label} ${randomBytes(8).toString('hex')}\n`), options.gzipLevel);
+  const image = platformImage(
+    label,
+    'amd64',
+    options.oci ?? false,
+    options.payload ?? Buffer.from(`${label} ${randomBytes(8).toString('hex')}\n`),
+    options.gzipLevel,
+  );
   return { blobs: image.blobs, manifests: [image.manifest], top: image.manifest };
 }
 
 export function multiPlatformImage(label: string, options: { oci: boolean }): Image {
   const archs = ['amd64', 'arm64'];
-  const children = archs.map((arch) => platformImage(label, arch, options.oci, Buffer.from(`${label} on ${arch} ${randomBytes(8).toString('hex')}\n`)));
+  const children = archs.map((arch) =>
+    platformImage(label, arch, options.oci, Buffer.from(`${label} on ${arch} ${randomBytes(8).toString('hex')}\n`)),
+  );
   const mediaType = options.oci ? MT.ociIndex : MT.dockerList;
   const top = manifestOf(
     {
       schemaVersion: 2,
       mediaType,
-      manifests: children.map((c, i) => ({ mediaType: c.manifest.mediaType, size: c.manifest.data.length, digest: c.manifest.digest, platform: { architecture: archs[i], os: 'linux' } })),
+      manifests: children.map((c, i) => ({
+        mediaType: c.manifest.mediaType,
+        size: c.manifest.data.length,
+        digest: c.manifest.digest,
+        platform: { architecture: archs[i], os: 'linux' },
+      })),
     },
     mediaType,
   );

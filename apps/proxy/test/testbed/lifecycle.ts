@@ -13,7 +13,9 @@ export interface SeededMirror {
   mirror: TestMirror;
 }
 
-export function useSeededMirror(options: { config?: Partial<ConfigInput>; beforeMirror?: (bed: Testbed) => Promise<void> } = {}): SeededMirror {
+export function useSeededMirror(
+  options: { config?: Partial<ConfigInput>; beforeMirror?: (bed: Testbed) => Promise<void> } = {},
+): SeededMirror {
   const env = {} as SeededMirror;
   beforeAll(async () => {
     env.bed = await startTestbed();

@@ -19,8 +19,25 @@ export interface MirrorProcess {
 export async function spawnMirror(bed: Testbed, dataDir: string): Promise<MirrorProcess> {
   const port = await freePort();
   const config = join(dataDir, '..', `docxy-${port}.yml`);
-  writeFileSync(config, [`listen: "127.0.0.1:${port}"`, `dataDir: "${dataDir}"`, 'registries:', '  docker.io:', `    url: "${bed.upstreamUrl}"`, `    trustedRealms: ["${bed.token.realm}"]`, 'upstream:', '  allowPrivateNetworks: true', ''].join('\n'));
-  const child: ChildProcess = spawn(process.execPath, [...(process.env.DOCXY_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), MAIN, '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  writeFileSync(
+    config,
+    [
+      `listen: "127.0.0.1:${port}"`,
+      `dataDir: "${dataDir}"`,
+      'registries:',
+      '  docker.io:',
+      `    url: "${bed.upstreamUrl}"`,
+      `    trustedRealms: ["${bed.token.realm}"]`,
+      'upstream:',
+      '  allowPrivateNetworks: true',
+      '',
+    ].join('\n'),
+  );
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...(process.env.DOCXY_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), MAIN, '--config', config],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const url = `http://127.0.0.1:${port}`;

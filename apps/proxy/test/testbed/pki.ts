@@ -14,6 +14,10 @@ export function makeSigningCert(dir: string, keyType: 'rsa' | 'ec' = 'rsa'): Sig
   const keyPath = join(dir, `token-${keyType}.key`);
   const certPath = join(dir, `token-${keyType}.crt`);
   const keyArgs = keyType === 'rsa' ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'];
-  execFileSync('openssl', ['req', '-x509', ...keyArgs, '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=docxy-test-token'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    ['req', '-x509', ...keyArgs, '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=docxy-test-token'],
+    { stdio: 'ignore' },
+  );
   return { certPath, key: createPrivateKey(readFileSync(keyPath)), certDer: Buffer.from(new X509Certificate(readFileSync(certPath)).raw) };
 }

@@ -4,12 +4,20 @@ import { USERS } from './token-service.js';
 
 async function pushToken(realm: string, service: string, repo: string): Promise<string> {
   const basic = Buffer.from(`pusher:${USERS.pusher}`).toString('base64');
-  const res = await fetch(`${realm}?service=${encodeURIComponent(service)}&scope=repository:${repo}:pull,push`, { headers: { authorization: `Basic ${basic}` } });
+  const res = await fetch(`${realm}?service=${encodeURIComponent(service)}&scope=repository:${repo}:pull,push`, {
+    headers: { authorization: `Basic ${basic}` },
+  });
   if (!res.ok) throw new Error(`push token: ${res.status}`);
   return ((await res.json()) as { token: string }).token;
 }
 
-export async function pushImage(registryUrl: string, auth: { realm: string; service: string }, repo: string, image: Image, tags: string[]): Promise<void> {
+export async function pushImage(
+  registryUrl: string,
+  auth: { realm: string; service: string },
+  repo: string,
+  image: Image,
+  tags: string[],
+): Promise<void> {
   const token = await pushToken(auth.realm, auth.service, repo);
   const headers = { authorization: `Bearer ${token}` };
   for (const b of image.blobs) {
@@ -25,7 +33,11 @@ export async function pushImage(registryUrl: string, auth: { realm: string; serv
   const references = [...image.manifests.slice(0, -1).map((m) => m.digest), ...tags];
   for (const [index, reference] of references.entries()) {
     const manifest = index < image.manifests.length - 1 ? image.manifests[index]! : image.top;
-    const put = await fetch(`${registryUrl}/v2/${repo}/manifests/${reference}`, { method: 'PUT', headers: { ...headers, 'content-type': manifest.mediaType }, body: manifest.data });
+    const put = await fetch(`${registryUrl}/v2/${repo}/manifests/${reference}`, {
+      method: 'PUT',
+      headers: { ...headers, 'content-type': manifest.mediaType },
+      body: manifest.data,
+    });
     if (put.status !== 201) throw new Error(`manifest ${repo}:${reference}: ${put.status} ${await put.text()}`);
   }
 }

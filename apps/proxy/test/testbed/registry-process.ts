@@ -53,7 +53,10 @@ export async function startRegistry(options: RegistryOptions): Promise<RegistryP
   }
   if (options.token) {
     const t = options.token;
-    lines.push('auth:', `  token: {realm: "${t.realm}", service: "${t.service}", issuer: "${t.issuer}", rootcertbundle: "${t.rootCertBundle}"}`);
+    lines.push(
+      'auth:',
+      `  token: {realm: "${t.realm}", service: "${t.service}", issuer: "${t.issuer}", rootcertbundle: "${t.rootCertBundle}"}`,
+    );
   }
   if (options.proxyRemoteUrl) lines.push(`proxy: {remoteurl: "${options.proxyRemoteUrl}"}`);
   mkdirSync(options.dir, { recursive: true });
@@ -61,8 +64,12 @@ export async function startRegistry(options: RegistryOptions): Promise<RegistryP
   writeFileSync(configPath, `${lines.join('\n')}\n`);
   const child = spawn('docker-registry', ['serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout?.on('data', (d: Buffer) => { output = (output + d.toString()).slice(-4000); });
-  child.stderr?.on('data', (d: Buffer) => { output = (output + d.toString()).slice(-4000); });
+  child.stdout?.on('data', (d: Buffer) => {
+    output = (output + d.toString()).slice(-4000);
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    output = (output + d.toString()).slice(-4000);
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitReady(url, child, () => output);
   return {

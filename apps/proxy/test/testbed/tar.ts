@@ -1,7 +1,9 @@
 /** Minimal ustar writer: real layer tarballs, so podman can unpack what it pulls. */
 function header(name: string, size: number): Buffer {
   const h = Buffer.alloc(512);
-  const field = (value: string, offset: number, length: number): void => { h.write(value, offset, length, 'ascii'); };
+  const field = (value: string, offset: number, length: number): void => {
+    h.write(value, offset, length, 'ascii');
+  };
   field(name, 0, 100);
   field('0000644\0', 100, 8);
   field('0000000\0', 108, 8);

@@ -54,7 +54,8 @@ export async function startTestbed(): Promise<Testbed> {
   });
   const cdn = await startCdnOn(registry.storageRoot, cdnPort);
   const front = await startFront(registry);
-  const push = (repo: string, image: Image, tags: string[]): Promise<void> => pushImage(registry.url, { realm: token.realm, service: SERVICE }, repo, image, tags);
+  const push = (repo: string, image: Image, tags: string[]): Promise<void> =>
+    pushImage(registry.url, { realm: token.realm, service: SERVICE }, repo, image, tags);
   return {
     dir: dir.path,
     token,

@@ -27,11 +27,15 @@ export interface TokenService extends Started {
 }
 
 function grant(user: string | undefined, scope: string): string | undefined {
-  const [type, name, actions] = [scope.slice(0, scope.indexOf(':')), scope.slice(scope.indexOf(':') + 1, scope.lastIndexOf(':')), scope.slice(scope.lastIndexOf(':') + 1)];
+  const [type, name, actions] = [
+    scope.slice(0, scope.indexOf(':')),
+    scope.slice(scope.indexOf(':') + 1, scope.lastIndexOf(':')),
+    scope.slice(scope.lastIndexOf(':') + 1),
+  ];
   if (type !== 'repository') return undefined;
   const wanted = actions.split(',');
   const allowed = new Set<string>();
-  if (user === 'pusher') ['pull', 'push', 'delete', '*'].forEach((a) => allowed.add(a));
+  if (user === 'pusher') for (const a of ['pull', 'push', 'delete', '*']) allowed.add(a);
   else if (user === 'alice' || !name.startsWith('private/')) allowed.add('pull');
   const granted = wanted.filter((a) => allowed.has(a));
   return granted.length ? JSON.stringify({ type, name, actions: granted }) : undefined;
@@ -43,7 +47,12 @@ async function readBody(req: http.IncomingMessage): Promise<string> {
   return text;
 }
 
-export async function startTokenService(options: { cert: SigningCert; service: string; issuer: string; ttlSeconds?: number }): Promise<TokenService> {
+export async function startTokenService(options: {
+  cert: SigningCert;
+  service: string;
+  issuer: string;
+  ttlSeconds?: number;
+}): Promise<TokenService> {
   const calls: TokenCall[] = [];
   const issued: string[] = [];
   const refreshTokens = new Map<string, string>();
@@ -71,13 +80,28 @@ export async function startTokenService(options: { cert: SigningCert; service: s
       user = refreshTokens.get(params.get('refresh_token') ?? '');
       if (!user) return fail();
     }
-    const scopes = params.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
+    const scopes = params
+      .getAll('scope')
+      .flatMap((s) => s.split(' '))
+      .filter(Boolean);
     calls.push({ method: req.method ?? 'GET', user, service: params.get('service'), scopes, authorization: auth });
     const now = Math.floor(Date.now() / 1000);
     const ttl = options.ttlSeconds ?? 300;
-    const access = scopes.map((s) => grant(user, s)).filter((g): g is string => g !== undefined).map((g) => JSON.parse(g) as unknown);
+    const access = scopes
+      .map((s) => grant(user, s))
+      .filter((g): g is string => g !== undefined)
+      .map((g) => JSON.parse(g) as unknown);
     const token = signJwt(
-      { iss: options.issuer, sub: user ?? '', aud: params.get('service') ?? options.service, exp: now + ttl, nbf: now - 10, iat: now, jti: randomUUID(), access },
+      {
+        iss: options.issuer,
+        sub: user ?? '',
+        aud: params.get('service') ?? options.service,
+        exp: now + ttl,
+        nbf: now - 10,
+        iat: now,
+        jti: randomUUID(),
+        access,
+      },
       options.cert,
     );
     issued.push(token);

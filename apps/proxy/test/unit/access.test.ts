@@ -27,7 +27,9 @@ describe('image globs', () => {
 
 describe('CIDRs and client addresses', () => {
   test.each(['10.0.0.0/8', '192.0.2.1', '2001:db8::/32', '::1/128'])('%s parses', (c) => expect(parseCidr(c)).toBeDefined());
-  test.each(['10.0.0.0/33', '10.0.0/8', 'example.com/8', '2001:db8::/129', '10.0.0.0/8x', ''])('%j does not', (c) => expect(parseCidr(c)).toBeUndefined());
+  test.each(['10.0.0.0/33', '10.0.0/8', 'example.com/8', '2001:db8::/129', '10.0.0.0/8x', ''])('%j does not', (c) =>
+    expect(parseCidr(c)).toBeUndefined(),
+  );
 
   test('IPv4, IPv6 and IPv4-mapped addresses match', () => {
     const list = new CidrList(['10.0.0.0/8', '2001:db8::/32']);
@@ -51,7 +53,12 @@ describe('CIDRs and client addresses', () => {
 
 describe('image rules', () => {
   const rules = new ImageRules({
-    anonymous: { registries: ['docker.io'], allow: ['docker.io/library/*'], block: ['docker.io/library/busybox'], message: 'log in for more' },
+    anonymous: {
+      registries: ['docker.io'],
+      allow: ['docker.io/library/*'],
+      block: ['docker.io/library/busybox'],
+      message: 'log in for more',
+    },
     default: { registries: ['*'], allow: ['**'], block: ['**/*-miner'] },
     users: { ci: { registries: ['ghcr.io'], allow: ['ghcr.io/acme/**'], block: [] } },
   });
@@ -94,10 +101,14 @@ describe('rate limiter', () => {
 
   test('bytes per second: a client past its budget waits in proportion, shared across its responses', async () => {
     const waits: number[] = [];
-    const limiter = new RateLimiter(100, () => 0, (release, ms) => {
-      waits.push(Math.round(ms));
-      release();
-    });
+    const limiter = new RateLimiter(
+      100,
+      () => 0,
+      (release, ms) => {
+        waits.push(Math.round(ms));
+        release();
+      },
+    );
     const limit = { requestsPerSecond: 0, bytesPerSecond: 1000 };
     const chunk = Buffer.alloc(1000);
     const drain = async (stream: NodeJS.ReadableStream): Promise<number> => {

@@ -29,8 +29,23 @@ describe('embedded defaults', () => {
     expect(config.listen).toBe('0.0.0.0:5000');
     expect(config.dataDir).toBe('./data');
     expect(config.defaultRegistry).toBe('docker.io');
-    expect(config.registries['docker.io']).toEqual({ url: 'https://registry-1.docker.io', trustedRealms: ['https://auth.docker.io/token'], hosts: [], accounts: [], fallbacks: [] });
-    expect(Object.keys(config.registries).sort()).toEqual(['docker.io', 'gcr.io', 'ghcr.io', 'mcr.microsoft.com', 'nvcr.io', 'public.ecr.aws', 'quay.io', 'registry.k8s.io']);
+    expect(config.registries['docker.io']).toEqual({
+      url: 'https://registry-1.docker.io',
+      trustedRealms: ['https://auth.docker.io/token'],
+      hosts: [],
+      accounts: [],
+      fallbacks: [],
+    });
+    expect(Object.keys(config.registries).sort()).toEqual([
+      'docker.io',
+      'gcr.io',
+      'ghcr.io',
+      'mcr.microsoft.com',
+      'nvcr.io',
+      'public.ecr.aws',
+      'quay.io',
+      'registry.k8s.io',
+    ]);
     expect(config.upstream.allowPrivateNetworks).toBe(false);
     expect(config.auth.mode).toBe('passthrough');
     expect(config.tls).toBeUndefined();
@@ -41,26 +56,67 @@ describe('embedded defaults', () => {
     const config = loadConfig({ argv: [], env: {} });
     expect(publicUrlOf(config, { address: '0.0.0.0', port: 5000 }).href).toBe('http://127.0.0.1:5000/');
     expect(publicUrlOf(config, { address: '::1', port: 5001 }).href).toBe('http://[::1]:5001/');
-    expect(publicUrlOf({ ...config, publicUrl: 'https://m.example.com' }, { address: '0.0.0.0', port: 1 }).href).toBe('https://m.example.com/');
+    expect(publicUrlOf({ ...config, publicUrl: 'https://m.example.com' }, { address: '0.0.0.0', port: 1 }).href).toBe(
+      'https://m.example.com/',
+    );
   });
 });
 
 describe('file and environment', () => {
   test('YAML file by --config, DOCXY_CONFIG; environment overrides the file', () => {
-    const path = file('a.yml', 'listen: "127.0.0.1:6000"\npublicUrl: https://mirror.example.com\nregistries:\n  registry.example.org:\n    url: https://registry.example.org\n  quay.io:\n    enabled: false\n  ghcr.io:\n    hosts: [ghcr.mirror.example.com]\n');
+    const path = file(
+      'a.yml',
+      'listen: "127.0.0.1:6000"\npublicUrl: https://mirror.example.com\nregistries:\n  registry.example.org:\n    url: https://registry.example.org\n  quay.io:\n    enabled: false\n  ghcr.io:\n    hosts: [ghcr.mirror.example.com]\n',
+    );
     const byFlag = loadConfig({ argv: ['--config', path], env: {} });
     expect(byFlag.listen).toBe('127.0.0.1:6000');
-    expect(byFlag.registries['registry.example.org']).toEqual({ url: 'https://registry.example.org', trustedRealms: [], hosts: [], accounts: [], fallbacks: [] });
+    expect(byFlag.registries['registry.example.org']).toEqual({
+      url: 'https://registry.example.org',
+      trustedRealms: [],
+      hosts: [],
+      accounts: [],
+      fallbacks: [],
+    });
     expect(byFlag.registries['quay.io']).toBeUndefined();
-    expect(byFlag.registries['ghcr.io']).toEqual({ url: 'https://ghcr.io', trustedRealms: [], hosts: ['ghcr.mirror.example.com'], accounts: [], fallbacks: [] });
+    expect(byFlag.registries['ghcr.io']).toEqual({
+      url: 'https://ghcr.io',
+      trustedRealms: [],
+      hosts: ['ghcr.mirror.example.com'],
+      accounts: [],
+      fallbacks: [],
+    });
     expect(loadConfig({ argv: [`--config=${path}`], env: {} }).publicUrl).toBe('https://mirror.example.com');
-    const byEnv = loadConfig({ argv: [], env: { DOCXY_CONFIG: path, DOCXY_LISTEN: '[::1]:7000', DOCXY_DATA_DIR: '/srv/docxy', DOCXY_CERT_PATH: '/c.pem', DOCXY_KEY_PATH: '/k.pem', DOCXY_PUBLIC_URL: 'https://other.example.com' } });
-    expect(byEnv).toMatchObject({ listen: '[::1]:7000', dataDir: '/srv/docxy', tls: { cert: '/c.pem', key: '/k.pem' }, publicUrl: 'https://other.example.com' });
+    const byEnv = loadConfig({
+      argv: [],
+      env: {
+        DOCXY_CONFIG: path,
+        DOCXY_LISTEN: '[::1]:7000',
+        DOCXY_DATA_DIR: '/srv/docxy',
+        DOCXY_CERT_PATH: '/c.pem',
+        DOCXY_KEY_PATH: '/k.pem',
+        DOCXY_PUBLIC_URL: 'https://other.example.com',
+      },
+    });
+    expect(byEnv).toMatchObject({
+      listen: '[::1]:7000',
+      dataDir: '/srv/docxy',
+      tls: { cert: '/c.pem', key: '/k.pem' },
+      publicUrl: 'https://other.example.com',
+    });
   });
 
   test('an operator can point docker.io at another URL', () => {
-    const path = file('b.yml', 'registries:\n  docker.io:\n    url: http://127.0.0.1:9\n    trustedRealms: ["http://127.0.0.1:10/token"]\n');
-    expect(loadConfig({ argv: ['--config', path], env: {} }).registries['docker.io']).toEqual({ url: 'http://127.0.0.1:9', trustedRealms: ['http://127.0.0.1:10/token'], hosts: [], accounts: [], fallbacks: [] });
+    const path = file(
+      'b.yml',
+      'registries:\n  docker.io:\n    url: http://127.0.0.1:9\n    trustedRealms: ["http://127.0.0.1:10/token"]\n',
+    );
+    expect(loadConfig({ argv: ['--config', path], env: {} }).registries['docker.io']).toEqual({
+      url: 'http://127.0.0.1:9',
+      trustedRealms: ['http://127.0.0.1:10/token'],
+      hosts: [],
+      accounts: [],
+      fallbacks: [],
+    });
   });
 });
 
@@ -102,7 +158,10 @@ describe('bad configuration stops start-up naming the key', () => {
     ['access:\n  rules:\n    users:\n      bob:\n        allow: ["Docker.io/*"]\n', 'access.rules.users.bob.allow.0'],
     ['auth:\n  mode: proxy\n  anonymous: false\n', 'auth.htpasswd'],
     ['registries:\n  docker.io:\n    accounts:\n      - username: a\n', 'registries.docker.io.accounts.0'],
-    ['registries:\n  docker.io:\n    accounts:\n      - username: a\n        passwordEnv: DOCXY_TEST_UNSET_SECRET\n', 'registries.docker.io.accounts.0.passwordEnv'],
+    [
+      'registries:\n  docker.io:\n    accounts:\n      - username: a\n        passwordEnv: DOCXY_TEST_UNSET_SECRET\n',
+      'registries.docker.io.accounts.0.passwordEnv',
+    ],
   ])('%j names %s', (yaml, key) => {
     const path = file('bad.yml', yaml);
     expect(problem(() => loadConfig({ argv: ['--config', path], env: {} }))).toContain(key);

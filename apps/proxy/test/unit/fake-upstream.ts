@@ -23,15 +23,36 @@ export async function fakeUpstream(blob: (req: http.IncomingMessage, res: http.S
   });
 }
 
-export async function mirrorOf(upstream: Started, overrides: Partial<ConfigInput> = {}): Promise<Mirror & { logs: string[]; stop(): Promise<void> }> {
+export async function mirrorOf(
+  upstream: Started,
+  overrides: Partial<ConfigInput> = {},
+): Promise<Mirror & { logs: string[]; stop(): Promise<void> }> {
   const data = tempDir('unit-mirror');
   const logs: string[] = [];
-  const sink = new Writable({ write: (c: Buffer, _e, done) => { logs.push(c.toString()); done(); } });
+  const sink = new Writable({
+    write: (c: Buffer, _e, done) => {
+      logs.push(c.toString());
+      done();
+    },
+  });
   const mirror = await startMirror(
-    validateConfig({ listen: '127.0.0.1:0', dataDir: data.path, registries: { 'docker.io': { url: upstream.url } }, ...overrides, upstream: { retries: 0, allowPrivateNetworks: true, ...overrides.upstream } }),
+    validateConfig({
+      listen: '127.0.0.1:0',
+      dataDir: data.path,
+      registries: { 'docker.io': { url: upstream.url } },
+      ...overrides,
+      upstream: { retries: 0, allowPrivateNetworks: true, ...overrides.upstream },
+    }),
     sink,
   );
-  return { ...mirror, logs, stop: async () => { await mirror.stop(); data.remove(); } };
+  return {
+    ...mirror,
+    logs,
+    stop: async () => {
+      await mirror.stop();
+      data.remove();
+    },
+  };
 }
 
 export const DIGEST = `sha256:${'c'.repeat(64)}`;

@@ -46,11 +46,13 @@ describe('TLS', () => {
     expect(mirror.url).toMatch(/^https:/);
     expect(mirror.publicUrl.protocol).toBe('https:');
     const body = await new Promise<string>((resolve, reject) => {
-      https.get(`${mirror.url}/healthz`, { ca: readFileSync(pair.cert) }, (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve(text));
-      }).on('error', reject);
+      https
+        .get(`${mirror.url}/healthz`, { ca: readFileSync(pair.cert) }, (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve(text));
+        })
+        .on('error', reject);
     });
     expect(body).toBe('ok');
   });
@@ -89,7 +91,9 @@ describe('graceful drain', () => {
     cleanup.push(() => upstream.close());
     const mirror = await mirrorOf(upstream);
     const zeros = `sha256:${createHash('sha256').update(Buffer.alloc(30000)).digest('hex')}`;
-    const inflight = fetch(`${mirror.url}/v2/library/x/blobs/${zeros}`, { headers: { authorization: 'Bearer t' } }).then(async (r) => (await r.arrayBuffer()).byteLength);
+    const inflight = fetch(`${mirror.url}/v2/library/x/blobs/${zeros}`, { headers: { authorization: 'Bearer t' } }).then(
+      async (r) => (await r.arrayBuffer()).byteLength,
+    );
     await new Promise((r) => setTimeout(r, 30));
     const drained = mirror.stop();
     await expect(fetch(`${mirror.url}/healthz`)).rejects.toThrow();

@@ -18,9 +18,10 @@ export function parseChallenge(header: string | null | undefined): Challenge | u
   const params: Record<string, string> = {};
   const paramRe = /\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]*))\s*(?:,|$)/gy;
   const rest = match[2] ?? '';
-  let m: RegExpExecArray | null;
   let consumed = 0;
-  while (consumed < rest.length && (m = paramRe.exec(rest)) !== null) {
+  while (consumed < rest.length) {
+    const m = paramRe.exec(rest);
+    if (m === null) break;
     const key = m[1]!.toLowerCase();
     const value = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : (m[3] ?? '');
     if (!(key in params)) params[key] = value;

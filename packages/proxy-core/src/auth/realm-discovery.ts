@@ -9,9 +9,7 @@ import type { UpstreamConfig } from '../upstream/upstream-config.js';
 import { parseChallenge } from './challenge.js';
 import { isTrustedRealm } from './realm-trust.js';
 
-export type UpstreamAuth =
-  | { kind: 'bearer'; realm: URL; service: string | undefined }
-  | { kind: 'none' };
+export type UpstreamAuth = { kind: 'bearer'; realm: URL; service: string | undefined } | { kind: 'none' };
 
 export class RealmDiscovery {
   private cached: { value: UpstreamAuth; expires: number } | undefined;
@@ -27,7 +25,9 @@ export class RealmDiscovery {
   async discover(): Promise<UpstreamAuth> {
     if (this.cached && this.cached.expires > this.now()) return this.cached.value;
     // Concurrent token requests share one ping.
-    this.pending ??= this.ping().finally(() => { this.pending = undefined; });
+    this.pending ??= this.ping().finally(() => {
+      this.pending = undefined;
+    });
     return this.pending;
   }
 
@@ -50,7 +50,9 @@ export class RealmDiscovery {
         throw new RegistryError('UNAVAILABLE', `upstream ${this.upstream.name} sent an invalid realm`);
       }
       if (!isTrustedRealm(realm, this.upstream.url, this.upstream.trustedRealms)) {
-        throw new RegistryError('UNAVAILABLE', `upstream ${this.upstream.name} named an untrusted token realm`, { detail: { realm: realm.origin } });
+        throw new RegistryError('UNAVAILABLE', `upstream ${this.upstream.name} named an untrusted token realm`, {
+          detail: { realm: realm.origin },
+        });
       }
       value = { kind: 'bearer', realm, service: challenge.params.service };
     }

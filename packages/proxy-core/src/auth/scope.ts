@@ -16,7 +16,10 @@ export function parseScope(raw: string): Scope | undefined {
   if (first <= 0 || last === first) return undefined;
   const type = raw.slice(0, first);
   const name = raw.slice(first + 1, last);
-  const actions = raw.slice(last + 1).split(',').filter(Boolean);
+  const actions = raw
+    .slice(last + 1)
+    .split(',')
+    .filter(Boolean);
   if (!name) return undefined;
   return { type, name, actions };
 }
@@ -31,7 +34,7 @@ export function mapScopes(raw: string[], mapName: (name: string) => string | und
   for (const entry of raw) {
     for (const one of entry.split(' ').filter(Boolean)) {
       const scope = parseScope(one);
-      if (!scope || scope.type !== 'repository') {
+      if (scope?.type !== 'repository') {
         out.push(one);
         continue;
       }

@@ -19,7 +19,10 @@ export interface AccessMemoOptions {
 
 class BoundedExpiringSet {
   private readonly entries = new Map<string, number>();
-  constructor(private readonly max: number, private readonly now: () => number) {}
+  constructor(
+    private readonly max: number,
+    private readonly now: () => number,
+  ) {}
 
   has(key: string): boolean {
     const expires = this.entries.get(key);

@@ -53,7 +53,11 @@ export class BlobFill extends EventEmitter {
   private readonly recent: Array<{ start: number; data: Buffer }> = [];
   private recentBytes = 0;
 
-  private constructor(private readonly options: FillOptions, private readonly writeHandle: FileHandle, readHandle: FileHandle) {
+  private constructor(
+    private readonly options: FillOptions,
+    private readonly writeHandle: FileHandle,
+    readHandle: FileHandle,
+  ) {
     super();
     this.setMaxListeners(0);
     this.digest = options.digest;
@@ -79,7 +83,11 @@ export class BlobFill extends EventEmitter {
       const { ok, actual } = digester.verify(this.size);
       if (!ok) {
         const sizeWrong = this.size !== undefined && this.size !== this.written;
-        throw new RegistryError(sizeWrong ? 'SIZE_INVALID' : 'DIGEST_INVALID', sizeWrong ? `upstream sent ${this.written} bytes, announced ${this.size}` : `upstream content hashed to ${actual}`, { status: 502 });
+        throw new RegistryError(
+          sizeWrong ? 'SIZE_INVALID' : 'DIGEST_INVALID',
+          sizeWrong ? `upstream sent ${this.written} bytes, announced ${this.size}` : `upstream content hashed to ${actual}`,
+          { status: 502 },
+        );
       }
       this.size = this.written;
       this.state = 'verified';

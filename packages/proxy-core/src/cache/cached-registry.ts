@@ -16,7 +16,15 @@ import { Readable } from 'node:stream';
 import { RegistryError } from '../errors.js';
 import { isDigest } from '../reference.js';
 import { readBounded } from '../upstream/error-body.js';
-import type { BlobRequest, ListRequest, ManifestRequest, ReferrersRequest, RegistryResponse, RegistrySource, SourceRequest } from '../registry-source.js';
+import type {
+  BlobRequest,
+  ListRequest,
+  ManifestRequest,
+  ReferrersRequest,
+  RegistryResponse,
+  RegistrySource,
+  SourceRequest,
+} from '../registry-source.js';
 import type { AccessMemo } from './access-memo.js';
 import type { BlobStore } from './blob-store.js';
 import type { BlobFill } from './blob-fill.js';
@@ -142,13 +150,18 @@ export class CachedRegistry implements RegistrySource {
     const digest = sha256(body);
     const announced = response.headers['docker-content-digest'];
     const wanted = tag ? announced : request.reference;
-    if ((wanted && wanted.startsWith('sha256:') && wanted !== digest)) {
-      throw new RegistryError('DIGEST_INVALID', 'upstream manifest does not match its digest', { status: 502, detail: { expected: wanted, actual: digest } });
+    if (wanted?.startsWith('sha256:') && wanted !== digest) {
+      throw new RegistryError('DIGEST_INVALID', 'upstream manifest does not match its digest', {
+        status: 502,
+        detail: { expected: wanted, actual: digest },
+      });
     }
     const manifest: CachedManifest = { digest, mediaType, body };
     await this.options.manifests.putManifest(manifest);
     if (tag) await this.options.manifests.putTag(this.options.registry, request.repo, tag, { digest, mediaType, validatedAt: this.now() });
-    const quota = Object.fromEntries(Object.entries(response.headers).filter(([name]) => name.startsWith('ratelimit-') || name === 'docker-ratelimit-source'));
+    const quota = Object.fromEntries(
+      Object.entries(response.headers).filter(([name]) => name.startsWith('ratelimit-') || name === 'docker-ratelimit-source'),
+    );
     return manifestResponse(manifest, request.method, quota);
   }
 
@@ -156,7 +169,8 @@ export class CachedRegistry implements RegistrySource {
 
   async blob(request: BlobRequest): Promise<RegistryResponse> {
     if (!isCacheableDigest(request.digest)) return this.upstream.blob(request);
-    const check = (): Promise<RegistryResponse> => this.upstream.blob({ ...request, method: 'HEAD', range: undefined, conditional: undefined });
+    const check = (): Promise<RegistryResponse> =>
+      this.upstream.blob({ ...request, method: 'HEAD', range: undefined, conditional: undefined });
     const stored = await this.options.store.stat(request.digest);
     if (stored) {
       await this.authorize(request, check);
@@ -198,7 +212,8 @@ export class CachedRegistry implements RegistrySource {
 
   private async serveStored(request: BlobRequest, size: number): Promise<RegistryResponse | undefined> {
     const range = parseRange(request.range, size);
-    if (range.kind === 'unsatisfiable') throw new RegistryError('RANGE_INVALID', 'range not satisfiable', { headers: { 'content-range': `bytes */${size}` } });
+    if (range.kind === 'unsatisfiable')
+      throw new RegistryError('RANGE_INVALID', 'range not satisfiable', { headers: { 'content-range': `bytes */${size}` } });
     const store = this.options.store;
     if (request.method === 'GET' && this.options.redirectBlobs && store.presign) {
       const location = await store.presign(request.digest, 300);
@@ -220,7 +235,8 @@ export class CachedRegistry implements RegistrySource {
     }
     const size = fill.size;
     const range = size === undefined ? { kind: 'full' as const } : parseRange(request.range, size);
-    if (range.kind === 'unsatisfiable') throw new RegistryError('RANGE_INVALID', 'range not satisfiable', { headers: { 'content-range': `bytes */${size}` } });
+    if (range.kind === 'unsatisfiable')
+      throw new RegistryError('RANGE_INVALID', 'range not satisfiable', { headers: { 'content-range': `bytes */${size}` } });
     const slice = range.kind === 'range' ? range.range : undefined;
     const headers = blobHeaders(request.digest, size, slice);
     if (request.method === 'HEAD') return { status: slice ? 206 : 200, headers, body: null };
@@ -233,7 +249,9 @@ export class CachedRegistry implements RegistrySource {
   private mayServeWithoutUpstream(request: SourceRequest): boolean {
     const access = this.options.access;
     if (!access) return true;
-    return access.isAllowed(request.authorization, this.options.registry, request.repo) || access.isPublic(this.options.registry, request.repo);
+    return (
+      access.isAllowed(request.authorization, this.options.registry, request.repo) || access.isPublic(this.options.registry, request.repo)
+    );
   }
 
   /**

@@ -113,7 +113,8 @@ export class FillCoordinator {
     void fill.finished.then(() => {
       release!();
       this.fills.delete(digest);
-      if (fill.state === 'failed') this.options.log?.('warn', { digest, err: fill.error?.message, written: fill.written }, 'blob fill failed: nothing cached');
+      if (fill.state === 'failed')
+        this.options.log?.('warn', { digest, err: fill.error?.message, written: fill.written }, 'blob fill failed: nothing cached');
     });
     return fill;
   }

@@ -3,7 +3,7 @@
  * writes in `<dataDir>/tmp` renamed into place only after verification, so a crash
  * never leaves a half-written blob where readers look. Size-bounded with LRU eviction.
  */
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -64,7 +64,7 @@ export class FsBlobStore implements BlobStore {
 
   async open(digest: string, range?: ByteRange): Promise<Readable | undefined> {
     if (!this.index.has(digest)) return undefined;
-    let handle;
+    let handle: FileHandle;
     try {
       handle = await open(this.pathOf(digest), 'r');
     } catch (err) {
@@ -110,7 +110,10 @@ export class FsBlobStore implements BlobStore {
         const { ok } = digester.verify(size);
         if (!ok) {
           await discard();
-          throw new RegistryError(size !== undefined && digester.bytes !== size ? 'SIZE_INVALID' : 'DIGEST_INVALID', 'content does not match its digest');
+          throw new RegistryError(
+            size !== undefined && digester.bytes !== size ? 'SIZE_INVALID' : 'DIGEST_INVALID',
+            'content does not match its digest',
+          );
         }
         await this.importFile(digest, tmp, digester.bytes);
       },

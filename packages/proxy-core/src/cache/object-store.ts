@@ -16,7 +16,10 @@ export interface ObjectStore {
 export class FsObjectStore implements ObjectStore {
   private readonly root: string;
 
-  constructor(root: string, private readonly tmpDir: string) {
+  constructor(
+    root: string,
+    private readonly tmpDir: string,
+  ) {
     this.root = resolve(root);
   }
 

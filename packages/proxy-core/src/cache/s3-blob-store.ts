@@ -18,6 +18,7 @@ import {
   ListMultipartUploadsCommand,
   PutObjectCommand,
   UploadPartCommand,
+  type ListMultipartUploadsCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -82,7 +83,11 @@ export class S3BlobStore implements BlobStore {
   async open(digest: string, range?: ByteRange): Promise<Readable | undefined> {
     try {
       const answer = await this.options.client.send(
-        new GetObjectCommand({ Bucket: this.options.bucket, Key: this.keyOf(digest), Range: range ? `bytes=${range.start}-${range.end}` : undefined }),
+        new GetObjectCommand({
+          Bucket: this.options.bucket,
+          Key: this.keyOf(digest),
+          Range: range ? `bytes=${range.start}-${range.end}` : undefined,
+        }),
       );
       const body = answer.Body as Readable;
       // Some S3-compatible servers answer a range with the whole object (s3rver does for
@@ -106,9 +111,13 @@ export class S3BlobStore implements BlobStore {
     const parts: Array<{ ETag: string | undefined; PartNumber: number }> = [];
 
     const uploadPart = async (body: Buffer): Promise<void> => {
-      uploadId ??= (await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: 'application/octet-stream' }))).UploadId;
+      uploadId ??= (
+        await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: 'application/octet-stream' }))
+      ).UploadId;
       const PartNumber = parts.length + 1;
-      const answer = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber, Body: body, ContentLength: body.length }));
+      const answer = await client.send(
+        new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber, Body: body, ContentLength: body.length }),
+      );
       parts.push({ ETag: answer.ETag, PartNumber });
     };
     const takeBuffer = (): Buffer => {
@@ -139,15 +148,28 @@ export class S3BlobStore implements BlobStore {
         const { ok } = digester.verify(size);
         if (!ok) {
           await abort();
-          throw new RegistryError(size !== undefined && digester.bytes !== size ? 'SIZE_INVALID' : 'DIGEST_INVALID', 'content does not match its digest');
+          throw new RegistryError(
+            size !== undefined && digester.bytes !== size ? 'SIZE_INVALID' : 'DIGEST_INVALID',
+            'content does not match its digest',
+          );
         }
         const rest = takeBuffer();
         if (!uploadId) {
-          await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: rest, ContentLength: rest.length, ContentType: 'application/octet-stream' }));
+          await client.send(
+            new PutObjectCommand({
+              Bucket: bucket,
+              Key: key,
+              Body: rest,
+              ContentLength: rest.length,
+              ContentType: 'application/octet-stream',
+            }),
+          );
           return;
         }
         if (rest.length > 0 || parts.length === 0) await uploadPart(rest);
-        await client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
+        await client.send(
+          new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+        );
       },
     };
   }
@@ -173,21 +195,27 @@ export class S3BlobStore implements BlobStore {
   }
 
   presign(digest: string, expiresInSeconds: number): Promise<string> {
-    return getSignedUrl(this.options.client, new GetObjectCommand({ Bucket: this.options.bucket, Key: this.keyOf(digest) }), { expiresIn: expiresInSeconds });
+    return getSignedUrl(this.options.client, new GetObjectCommand({ Bucket: this.options.bucket, Key: this.keyOf(digest) }), {
+      expiresIn: expiresInSeconds,
+    });
   }
 
   /** Aborts multipart uploads left by crashed replicas (older than staleUploadMs). */
   async cleanup(): Promise<void> {
     const cutoff = Date.now() - (this.options.staleUploadMs ?? 24 * 3600_000);
-    let listing;
+    let listing: ListMultipartUploadsCommandOutput;
     try {
-      listing = await this.options.client.send(new ListMultipartUploadsCommand({ Bucket: this.options.bucket, Prefix: `${this.prefix}blobs/` }));
+      listing = await this.options.client.send(
+        new ListMultipartUploadsCommand({ Bucket: this.options.bucket, Prefix: `${this.prefix}blobs/` }),
+      );
     } catch {
       return; // Not every S3-compatible server lists uploads; bucket lifecycle rules cover it there.
     }
     for (const upload of listing.Uploads ?? []) {
       if (upload.Initiated && upload.Initiated.getTime() < cutoff && upload.Key && upload.UploadId) {
-        await this.options.client.send(new AbortMultipartUploadCommand({ Bucket: this.options.bucket, Key: upload.Key, UploadId: upload.UploadId })).catch(() => {});
+        await this.options.client
+          .send(new AbortMultipartUploadCommand({ Bucket: this.options.bucket, Key: upload.Key, UploadId: upload.UploadId }))
+          .catch(() => {});
       }
     }
   }
@@ -212,11 +240,12 @@ export class S3ObjectStore {
   }
 
   async put(key: string, data: Buffer): Promise<void> {
-    await this.options.client.send(new PutObjectCommand({ Bucket: this.options.bucket, Key: this.key(key), Body: data, ContentLength: data.length }));
+    await this.options.client.send(
+      new PutObjectCommand({ Bucket: this.options.bucket, Key: this.key(key), Body: data, ContentLength: data.length }),
+    );
   }
 
   async delete(key: string): Promise<void> {
     await this.options.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.key(key) }));
   }
 }
-

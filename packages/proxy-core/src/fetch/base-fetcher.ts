@@ -60,7 +60,9 @@ function withIdleTimeout(body: Readable, idleMs: number, abort: (err: Error) => 
   body.on('error', (err) => {
     clearTimeout(timer);
     if (out.destroyed) return;
-    out.destroy(err instanceof UpstreamUnavailableError ? err : new UpstreamUnavailableError(`upstream body failed: ${err.message}`, 'network', err));
+    out.destroy(
+      err instanceof UpstreamUnavailableError ? err : new UpstreamUnavailableError(`upstream body failed: ${err.message}`, 'network', err),
+    );
   });
   out.on('close', () => {
     clearTimeout(timer);
@@ -77,7 +79,8 @@ export function baseFetcher(options: Partial<BaseFetcherOptions> = {}): Fetcher 
   return async (request: FetchRequest): Promise<FetchResponse> => {
     const controller = new AbortController();
     // IP literals skip DNS lookup, so the address policy is applied to them here.
-    if (isBlockedUrl(request.url, opts.addressPolicy)) throw new UpstreamUnavailableError(`refusing to connect to ${request.url.hostname}: address not allowed`, 'network');
+    if (isBlockedUrl(request.url, opts.addressPolicy))
+      throw new UpstreamUnavailableError(`refusing to connect to ${request.url.hostname}: address not allowed`, 'network');
     const onOuterAbort = (): void => controller.abort(request.signal?.reason);
     if (request.signal?.aborted) onOuterAbort();
     request.signal?.addEventListener('abort', onOuterAbort, { once: true });
@@ -101,7 +104,8 @@ export function baseFetcher(options: Partial<BaseFetcherOptions> = {}): Fetcher 
       const reason: unknown = controller.signal.reason;
       if (reason instanceof UpstreamUnavailableError) throw reason;
       if (request.signal?.aborted) throw err;
-      if (isBlocked(err)) throw new UpstreamUnavailableError(`refusing to connect to ${request.url.hostname}: address not allowed`, 'network', err);
+      if (isBlocked(err))
+        throw new UpstreamUnavailableError(`refusing to connect to ${request.url.hostname}: address not allowed`, 'network', err);
       if (isTimeoutCode(err)) throw new UpstreamUnavailableError(`connect to ${request.url.host} timed out`, 'connect', err);
       throw new UpstreamUnavailableError(`upstream ${request.url.host} unreachable`, 'network', err);
     } finally {
@@ -112,6 +116,11 @@ export function baseFetcher(options: Partial<BaseFetcherOptions> = {}): Fetcher 
     if (bodiless) raw?.resume();
     const body = raw && !bodiless ? withIdleTimeout(raw, opts.idleTimeoutMs, (err) => controller.abort(err)) : null;
     body?.once('close', () => request.signal?.removeEventListener('abort', onOuterAbort));
-    return { status: response.status, url: new URL(response.url || request.url.href), headers: response.headers as unknown as Headers, body };
+    return {
+      status: response.status,
+      url: new URL(response.url || request.url.href),
+      headers: response.headers as unknown as Headers,
+      body,
+    };
   };
 }

@@ -32,8 +32,10 @@ export function withRedirects(next: Fetcher, options: RedirectOptions = {}): Fet
       } catch {
         throw new RegistryError('UNAVAILABLE', 'upstream sent an invalid redirect');
       }
-      if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new RegistryError('UNAVAILABLE', 'upstream redirected to a non-HTTP URL');
-      if (options.allowRedirect && !options.allowRedirect(target)) throw new RegistryError('UNAVAILABLE', 'upstream redirected to a refused host');
+      if (target.protocol !== 'http:' && target.protocol !== 'https:')
+        throw new RegistryError('UNAVAILABLE', 'upstream redirected to a non-HTTP URL');
+      if (options.allowRedirect && !options.allowRedirect(target))
+        throw new RegistryError('UNAVAILABLE', 'upstream redirected to a refused host');
       const headers = { ...current.headers };
       if (target.origin !== origin) {
         for (const key of Object.keys(headers)) if (key.toLowerCase() === 'authorization') delete headers[key];

@@ -29,10 +29,19 @@ function armConnectTimeout(socket: Duplex, ms: number, readyEvent: 'connect' | '
 }
 
 export function createAgents(options: AgentOptions): { http: http.Agent; https: https.Agent } {
-  const common = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: 32, scheduling: 'lifo' as const, ...(options.lookup ? { lookup: options.lookup } : {}) };
+  const common = {
+    keepAlive: true,
+    maxSockets: options.maxSockets,
+    maxFreeSockets: 32,
+    scheduling: 'lifo' as const,
+    ...(options.lookup ? { lookup: options.lookup } : {}),
+  };
   const httpAgent = new http.Agent(common);
   const httpsAgent = new https.Agent(common);
-  for (const [agent, readyEvent] of [[httpAgent, 'connect'], [httpsAgent, 'secureConnect']] as const) {
+  for (const [agent, readyEvent] of [
+    [httpAgent, 'connect'],
+    [httpsAgent, 'secureConnect'],
+  ] as const) {
     const target = agent as unknown as { createConnection: CreateConnection };
     const original = target.createConnection.bind(agent);
     target.createConnection = (opts, callback) => {

@@ -37,10 +37,16 @@ export function withTokenAuth(next: Fetcher, options: TokenAuthOptions): Fetcher
     if (auth.service) url.searchParams.set('service', auth.service);
     if (scope) url.searchParams.set('scope', scope);
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (account.username) headers.authorization = `Basic ${Buffer.from(`${account.username}:${account.password ?? ''}`).toString('base64')}`;
+    if (account.username)
+      headers.authorization = `Basic ${Buffer.from(`${account.username}:${account.password ?? ''}`).toString('base64')}`;
     const response = await options.tokenFetcher({ url, method: 'GET', headers, signal });
     const body = await readBounded(response.body, 1024 * 1024);
-    if (response.status !== 200) throw new RegistryError(response.status === 401 ? 'DENIED' : 'UNAVAILABLE', `upstream token service refused an account (${response.status})`, { status: 502 });
+    if (response.status !== 200)
+      throw new RegistryError(
+        response.status === 401 ? 'DENIED' : 'UNAVAILABLE',
+        `upstream token service refused an account (${response.status})`,
+        { status: 502 },
+      );
     const parsed = JSON.parse(body.toString('utf8')) as { token?: string; access_token?: string; expires_in?: number };
     const token = parsed.token ?? parsed.access_token;
     if (!token) throw new RegistryError('UNAVAILABLE', 'upstream token service sent no token');

@@ -67,7 +67,8 @@ export function guardedLookup(policy: AddressPolicy) {
     dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, '');
       const list = addresses as LookupAddress[];
-      if (list.length === 0 || list.some((a) => isBlockedAddress(a.address, policy))) return callback(new BlockedAddressError(hostname), '');
+      if (list.length === 0 || list.some((a) => isBlockedAddress(a.address, policy)))
+        return callback(new BlockedAddressError(hostname), '');
       if (options.all) return callback(null, list);
       callback(null, list[0]!.address, list[0]!.family);
     });

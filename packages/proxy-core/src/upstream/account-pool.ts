@@ -31,9 +31,18 @@ export function parseRateLimit(header: string | null): { remaining: number; wind
 export class AccountPool {
   private readonly states: AccountState[];
 
-  constructor(accounts: Account[], private readonly now: () => number = Date.now, private readonly defaultRestMs = 60 * 60_000) {
+  constructor(
+    accounts: Account[],
+    private readonly now: () => number = Date.now,
+    private readonly defaultRestMs = 60 * 60_000,
+  ) {
     // Anonymous is always last, and always present.
-    this.states = [...accounts.filter((a) => a.username), {}].map((account) => ({ account, remaining: undefined, windowMs: undefined, restingUntil: 0 }));
+    this.states = [...accounts.filter((a) => a.username), {}].map((account) => ({
+      account,
+      remaining: undefined,
+      windowMs: undefined,
+      restingUntil: 0,
+    }));
   }
 
   get size(): number {
@@ -67,7 +76,7 @@ export class AccountPool {
     }
     const retryAfter = Number(headers.get('retry-after'));
     if (status === 429) {
-      const rest = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : state.windowMs ?? this.defaultRestMs;
+      const rest = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : (state.windowMs ?? this.defaultRestMs);
       state.restingUntil = this.now() + rest;
       state.remaining = 0;
     } else if (state.remaining === 0) {

@@ -11,7 +11,11 @@ const MAX_ERROR_BODY = 64 * 1024;
 
 /** An upstream 401, with the upstream's challenge so the edge can re-issue its own. */
 export class UpstreamAuthError extends RegistryError {
-  constructor(message: string, readonly challenge: Challenge | undefined, detail?: unknown) {
+  constructor(
+    message: string,
+    readonly challenge: Challenge | undefined,
+    detail?: unknown,
+  ) {
     super('UNAUTHORIZED', message, { detail });
     this.name = 'UpstreamAuthError';
   }
@@ -52,7 +56,10 @@ export async function upstreamError(response: FetchResponse, fallback: ErrorCode
   if (status === 401) return new UpstreamAuthError(message, parseChallenge(response.headers.get('www-authenticate')), upstream?.detail);
   if (status === 429) {
     const retryAfter = response.headers.get('retry-after');
-    return new RegistryError('TOOMANYREQUESTS', message, { headers: retryAfter ? { 'retry-after': retryAfter } : {}, detail: upstream?.detail });
+    return new RegistryError('TOOMANYREQUESTS', message, {
+      headers: retryAfter ? { 'retry-after': retryAfter } : {},
+      detail: upstream?.detail,
+    });
   }
   if (status >= 500) return new RegistryError('UNAVAILABLE', `upstream answered ${status}`, { status: status === 504 ? 504 : 502 });
   if (status === 404) return new RegistryError(code ?? fallback, message, { status: 404, detail: upstream?.detail });

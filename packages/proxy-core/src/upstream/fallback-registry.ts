@@ -20,7 +20,10 @@ export class FallbackRegistry implements RegistrySource {
     private readonly fallbacks: readonly RegistrySource[],
   ) {}
 
-  private async withFallbacks<T extends { authorization?: string }>(request: T, call: (source: RegistrySource, request: T) => Promise<RegistryResponse>): Promise<RegistryResponse> {
+  private async withFallbacks<T extends { authorization?: string }>(
+    request: T,
+    call: (source: RegistrySource, request: T) => Promise<RegistryResponse>,
+  ): Promise<RegistryResponse> {
     try {
       return await call(this.primary, request);
     } catch (err) {
