@@ -1,15 +1,12 @@
-/** Builds one RoutedRegistry per configured registry, sharing one Fetcher stack. */
+/** Builds one RoutedRegistry per configured registry, sharing one transport (one socket pool). */
 import {
   AccountPool,
-  FallbackRegistry,
   CachedRegistry,
-  RealmDiscovery,
+  FallbackRegistry,
   TokenRelay,
   UpstreamRegistry,
-  baseFetcher,
-  withRedirects,
-  withRetry,
-  withTokenAuth,
+  createRegistryFetchers,
+  createTransport,
   type Fetcher,
   type RegistrySource,
   type UpstreamConfig,
@@ -18,32 +15,31 @@ import type { Cache } from './cache.js';
 import type { Config } from './config/schema.js';
 import { RegistryRouter, type RoutedRegistry } from './registry-router.js';
 
-/** retry → [token auth with the operator's accounts, proxy mode] → redirects → node-fetch. */
 export function createFetcher(config: Config): Fetcher {
-  return withRedirects(
-    baseFetcher({
-      connectTimeoutMs: config.upstream.connectTimeoutMs,
-      headersTimeoutMs: config.upstream.headersTimeoutMs,
-      idleTimeoutMs: config.upstream.idleTimeoutMs,
-      maxSockets: config.upstream.maxSockets,
-      addressPolicy: { allowPrivate: config.upstream.allowPrivateNetworks },
-    }),
-  );
+  return createTransport({
+    connectTimeoutMs: config.upstream.connectTimeoutMs,
+    headersTimeoutMs: config.upstream.headersTimeoutMs,
+    idleTimeoutMs: config.upstream.idleTimeoutMs,
+    maxSockets: config.upstream.maxSockets,
+    addressPolicy: { allowPrivate: config.upstream.allowPrivateNetworks },
+  });
 }
 
 /** Fallback mirrors, each with an anonymous token handshake of its own (never a client's token). */
-function withFallbacks(primary: RegistrySource, name: string, urls: string[], fetcher: Fetcher, config: Config): RegistrySource {
+function withFallbacks(primary: RegistrySource, name: string, urls: string[], transport: Fetcher, config: Config): RegistrySource {
   if (urls.length === 0) return primary;
   const fallbacks = urls.map((url) => {
     const upstream: UpstreamConfig = { name, url: new URL(url), trustedRealms: [], libraryPrefix: name === 'docker.io' };
-    const retrying = withRetry(fetcher, { retries: config.upstream.retries });
-    const discovery = new RealmDiscovery(upstream, retrying);
-    return new UpstreamRegistry(upstream, withTokenAuth(fetcher, { discovery, accounts: new AccountPool([]), tokenFetcher: retrying }));
+    const { api } = createRegistryFetchers(transport, upstream, {
+      retry: { retries: config.upstream.retries },
+      accounts: new AccountPool([]),
+    });
+    return new UpstreamRegistry(upstream, api);
   });
   return new FallbackRegistry(primary, fallbacks);
 }
 
-export function createRouter(config: Config, fetcher: Fetcher, cache: Cache): RegistryRouter {
+export function createRouter(config: Config, transport: Fetcher, cache: Cache): RegistryRouter {
   const registries = new Map<string, RoutedRegistry>();
   for (const [name, entry] of Object.entries(config.registries)) {
     const upstream: UpstreamConfig = {
@@ -52,18 +48,14 @@ export function createRouter(config: Config, fetcher: Fetcher, cache: Cache): Re
       trustedRealms: entry.trustedRealms,
       libraryPrefix: name === 'docker.io',
     };
-    const retrying = withRetry(fetcher, { retries: config.upstream.retries });
-    const discovery = new RealmDiscovery(upstream, retrying);
     // Proxy mode: upstream calls carry the operator's account tokens, never a client's.
-    const upstreamFetcher =
-      config.auth.mode === 'proxy'
-        ? withRetry(withTokenAuth(fetcher, { discovery, accounts: new AccountPool(entry.accounts), tokenFetcher: retrying }), {
-            retries: config.upstream.retries,
-          })
-        : retrying;
+    const fetchers = createRegistryFetchers(transport, upstream, {
+      retry: { retries: config.upstream.retries },
+      accounts: config.auth.mode === 'proxy' ? new AccountPool(entry.accounts) : undefined,
+    });
     const source = new CachedRegistry({
       registry: name,
-      upstream: withFallbacks(new UpstreamRegistry(upstream, upstreamFetcher), name, entry.fallbacks, fetcher, config),
+      upstream: withFallbacks(new UpstreamRegistry(upstream, fetchers.api), name, entry.fallbacks, transport, config),
       store: cache.store,
       fills: cache.fills,
       manifests: cache.manifests,
@@ -72,7 +64,11 @@ export function createRouter(config: Config, fetcher: Fetcher, cache: Cache): Re
       maxStaleMs: config.cache.maxStale,
       redirectBlobs: config.cache.redirect,
     });
-    const tokens = new TokenRelay(discovery, retrying, cache.access && ((token) => cache.access!.noteAnonymousToken(token)));
+    const tokens = new TokenRelay(
+      fetchers.discovery,
+      fetchers.tokens,
+      cache.access && ((token) => cache.access!.noteAnonymousToken(token)),
+    );
     registries.set(name, { upstream, source, tokens, hosts: entry.hosts });
   }
   return new RegistryRouter(registries, config.defaultRegistry);

@@ -3,6 +3,8 @@
  * `{"errors":[{"code","message","detail"}]}`. One table maps code → HTTP status
  * (OCI distribution spec, "Error Codes"), so no caller picks a status by hand.
  */
+import type { Challenge } from './auth/challenge.js';
+
 export const ERROR_STATUS = {
   BLOB_UNKNOWN: 404,
   BLOB_UPLOAD_INVALID: 400,
@@ -57,6 +59,18 @@ export class RegistryError extends Error {
     const entry: { code: string; message: string; detail?: unknown } = { code: this.code, message: this.message };
     if (this.detail !== undefined) entry.detail = this.detail;
     return { errors: [entry] };
+  }
+}
+
+/** An upstream 401, with the upstream's challenge so the edge can re-issue its own. */
+export class UpstreamAuthError extends RegistryError {
+  constructor(
+    message: string,
+    readonly challenge: Challenge | undefined,
+    detail?: unknown,
+  ) {
+    super('UNAUTHORIZED', message, { detail });
+    this.name = 'UpstreamAuthError';
   }
 }
 

@@ -31,5 +31,5 @@ export * from './cache/verify-stream.js';
 export * from './cache/s3-blob-store.js';
 export * from './net/address-policy.js';
 export * from './upstream/account-pool.js';
-export * from './fetch/token-auth.js';
+export * from './auth/token-auth.js';
 export * from './upstream/fallback-registry.js';

@@ -14,12 +14,10 @@ import { ManifestCache } from '../src/cache/manifest-cache.js';
 import { FillCoordinator } from '../src/cache/fill-coordinator.js';
 import { SpaceGuard } from '../src/cache/space-guard.js';
 import { AccessMemo } from '../src/cache/access-memo.js';
-import { UpstreamRegistry } from '../src/upstream/upstream-registry.js';
-import { createFetcherStack } from '../src/upstream/fetcher-stack.js';
 import { RegistryError } from '../src/errors.js';
 import type { ManifestRequest, RegistryResponse } from '../src/registry-source.js';
 import { OCI_INDEX, OCI_MANIFEST, startFakeRegistry, type FakeRegistry } from './fake-registry.js';
-import { readAll, LOOPBACK } from './servers.js';
+import { readAll, upstreamAt } from './servers.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -41,10 +39,7 @@ async function build(withAccess: boolean): Promise<void> {
   access = new AccessMemo({ now: () => clock });
   registry = new CachedRegistry({
     registry: 'docker.io',
-    upstream: new UpstreamRegistry(
-      { name: 'docker.io', url: new URL(upstream.url), trustedRealms: [], libraryPrefix: true },
-      createFetcherStack({ base: LOOPBACK, retry: { retries: 0 } }),
-    ),
+    upstream: upstreamAt(upstream.url),
     store,
     fills: new FillCoordinator({ spoolDir: store.tmpDir, store, space: new SpaceGuard({ dir: store.tmpDir, marginBytes: 0 }) }),
     manifests: new ManifestCache(new FsObjectStore(join(root, 'meta'), store.tmpDir)),

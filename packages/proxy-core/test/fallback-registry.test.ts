@@ -12,9 +12,8 @@ import { FillCoordinator } from '../src/cache/fill-coordinator.js';
 import { SpaceGuard } from '../src/cache/space-guard.js';
 import { UpstreamRegistry } from '../src/upstream/upstream-registry.js';
 import { FallbackRegistry } from '../src/upstream/fallback-registry.js';
-import { createFetcherStack } from '../src/upstream/fetcher-stack.js';
 import { OCI_INDEX, OCI_MANIFEST, startFakeRegistry, type FakeRegistry } from './fake-registry.js';
-import { LOOPBACK, readAll } from './servers.js';
+import { upstreamAt, readAll } from './servers.js';
 
 let primary: FakeRegistry;
 let fallback: FakeRegistry;
@@ -22,11 +21,7 @@ let registry: CachedRegistry;
 let store: FsBlobStore;
 let root: string;
 
-const upstreamOf = (fake: FakeRegistry): UpstreamRegistry =>
-  new UpstreamRegistry(
-    { name: 'docker.io', url: new URL(fake.url), trustedRealms: [], libraryPrefix: true },
-    createFetcherStack({ base: LOOPBACK, retry: { retries: 0 } }),
-  );
+const upstreamOf = (fake: FakeRegistry): UpstreamRegistry => upstreamAt(fake.url);
 
 beforeEach(async () => {
   [primary, fallback] = [await startFakeRegistry(), await startFakeRegistry()];

@@ -1,4 +1,6 @@
 /** In-process HTTP servers on loopback for unit tests, counting what they receive. */
+import { UpstreamRegistry } from '../src/upstream/upstream-registry.js';
+import { createRegistryFetchers, createTransport } from '../src/upstream/fetcher-stack.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -36,3 +38,9 @@ export async function readAll(stream: NodeJS.ReadableStream | null | undefined):
 
 /** Unit tests talk to servers on loopback, which production defaults refuse. */
 export const LOOPBACK = { addressPolicy: { allowPrivate: true } };
+
+/** An UpstreamRegistry for a test server, over the app's own fetcher stack (no retries). */
+export function upstreamAt(url: string, libraryPrefix = true): UpstreamRegistry {
+  const config = { name: 'docker.io', url: new URL(url), trustedRealms: [], libraryPrefix };
+  return new UpstreamRegistry(config, createRegistryFetchers(createTransport(LOOPBACK), config, { retry: { retries: 0 } }).api);
+}

@@ -1,6 +1,6 @@
 /** Upstream bearer auth with operator accounts, against in-process registry and token servers. */
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { withTokenAuth } from '../src/fetch/token-auth.js';
+import { withTokenAuth } from '../src/auth/token-auth.js';
 import { AccountPool } from '../src/upstream/account-pool.js';
 import { RealmDiscovery } from '../src/auth/realm-discovery.js';
 import { baseFetcher } from '../src/fetch/base-fetcher.js';

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { RealmDiscovery } from '../src/auth/realm-discovery.js';
 import { TokenRelay } from '../src/auth/token-relay.js';
-import { createFetcherStack } from '../src/upstream/fetcher-stack.js';
+import { createRegistryFetchers, createTransport } from '../src/upstream/fetcher-stack.js';
 import { withLibraryPrefix } from '../src/reference.js';
 import { RegistryError } from '../src/errors.js';
 import { serve, type TestServer, LOOPBACK } from './servers.js';
@@ -26,9 +25,8 @@ async function setup(realmOf: (tokenUrl: string) => string, trusted: (tokenUrl: 
     res.writeHead(401, { 'www-authenticate': `Bearer realm="${realmOf(tokens.url)}",service="upstream-svc"` }).end(),
   );
   started.push(tokens, registry);
-  const fetcher = createFetcherStack({ base: LOOPBACK, retry: { retries: 0 } });
   const upstream = { name: 'docker.io', url: new URL(registry.url), trustedRealms: trusted(tokens.url), libraryPrefix: true };
-  const discovery = new RealmDiscovery(upstream, fetcher);
+  const { tokens: fetcher, discovery } = createRegistryFetchers(createTransport(LOOPBACK), upstream, { retry: { retries: 0 } });
   const relay = new TokenRelay(discovery, fetcher);
   return { tokens, registry, relay, discovery, bodies };
 }

@@ -1,9 +1,7 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { UpstreamRegistry } from '../src/upstream/upstream-registry.js';
-import { UpstreamAuthError } from '../src/upstream/error-body.js';
-import { createFetcherStack } from '../src/upstream/fetcher-stack.js';
-import { RegistryError } from '../src/errors.js';
-import { readAll, serve, type TestServer, LOOPBACK } from './servers.js';
+import { RegistryError, UpstreamAuthError } from '../src/errors.js';
+import { readAll, serve, type TestServer, upstreamAt } from './servers.js';
 
 let upstream: TestServer | undefined;
 afterEach(async () => {
@@ -13,10 +11,7 @@ afterEach(async () => {
 
 async function registryAnswering(handler: Parameters<typeof serve>[0]): Promise<UpstreamRegistry> {
   upstream = await serve(handler);
-  return new UpstreamRegistry(
-    { name: 'docker.io', url: new URL(upstream.url), trustedRealms: [], libraryPrefix: true },
-    createFetcherStack({ base: LOOPBACK, retry: { retries: 0 } }),
-  );
+  return upstreamAt(upstream.url);
 }
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;

@@ -7,7 +7,7 @@
  */
 import { RegistryError } from '../errors.js';
 import type { Fetcher } from '../fetch/types.js';
-import { readBounded } from '../upstream/error-body.js';
+import { readBounded } from '../net/read-bounded.js';
 import { mapScopes } from './scope.js';
 import type { RealmDiscovery } from './realm-discovery.js';
 
@@ -68,8 +68,11 @@ export class TokenRelay {
       body = params.toString();
     }
     const response = await this.fetcher({ url, method: request.method, headers, body, signal: request.signal });
-    const text = await readBounded(response.body, MAX_TOKEN_RESPONSE);
-    if (text.length >= MAX_TOKEN_RESPONSE) throw new RegistryError('UNAVAILABLE', 'token service answer too large');
+    const text = await readBounded(
+      response.body,
+      MAX_TOKEN_RESPONSE,
+      (limit) => new RegistryError('UNAVAILABLE', `upstream token service answer exceeds ${limit} bytes`),
+    );
     if (response.status >= 500) throw new RegistryError('UNAVAILABLE', `token service answered ${response.status}`);
     const anonymous = !headers.authorization && !params.get('password') && !params.get('refresh_token');
     if (anonymous && response.status === 200 && this.onAnonymousToken) {

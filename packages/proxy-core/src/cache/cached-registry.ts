@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { RegistryError } from '../errors.js';
 import { isDigest } from '../reference.js';
-import { readBounded } from '../upstream/error-body.js';
+import { readBounded } from '../net/read-bounded.js';
 import type {
   BlobRequest,
   ListRequest,
@@ -138,8 +138,11 @@ export class CachedRegistry implements RegistrySource {
   private async fetchManifest(request: ManifestRequest, tag?: string): Promise<RegistryResponse> {
     const response = await this.upstream.manifest({ ...request, method: 'GET' });
     if (response.status !== 200 || !response.body) return response;
-    const body = await readBounded(response.body, MAX_MANIFEST_BYTES + 1);
-    if (body.length > MAX_MANIFEST_BYTES) throw new RegistryError('MANIFEST_INVALID', 'upstream manifest exceeds 4 MiB', { status: 502 });
+    const body = await readBounded(
+      response.body,
+      MAX_MANIFEST_BYTES,
+      (limit) => new RegistryError('MANIFEST_INVALID', `upstream manifest exceeds ${limit} bytes`, { status: 502 }),
+    );
     this.options.access?.allow(request.authorization, this.options.registry, request.repo);
     const mediaType = response.headers['content-type'] ?? 'application/octet-stream';
     const passthrough = { ...response, body: null };

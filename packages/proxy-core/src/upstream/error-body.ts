@@ -2,39 +2,25 @@
  * Turns a non-2xx upstream response into a RegistryError, reading at most a small,
  * bounded part of its body for the registry error code.
  */
-import type { Readable } from 'node:stream';
-import { RegistryError, isErrorCode, type ErrorCode } from '../errors.js';
-import { parseChallenge, type Challenge } from '../auth/challenge.js';
+import { RegistryError, UpstreamAuthError, isErrorCode, type ErrorCode } from '../errors.js';
+import { parseChallenge } from '../auth/challenge.js';
 import { discard, type FetchResponse } from '../fetch/types.js';
+import { readBounded } from '../net/read-bounded.js';
 
 const MAX_ERROR_BODY = 64 * 1024;
 
-/** An upstream 401, with the upstream's challenge so the edge can re-issue its own. */
-export class UpstreamAuthError extends RegistryError {
-  constructor(
-    message: string,
-    readonly challenge: Challenge | undefined,
-    detail?: unknown,
-  ) {
-    super('UNAUTHORIZED', message, { detail });
-    this.name = 'UpstreamAuthError';
-  }
-}
+class ErrorBodyTooLarge extends Error {}
 
-export async function readBounded(body: Readable | null, limit: number): Promise<Buffer> {
-  if (!body) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > limit) {
-      body.destroy();
-      break;
-    }
-    chunks.push(buf);
+/** The error body, or a note that it was too large (or unreadable) to parse. */
+async function errorText(response: FetchResponse): Promise<{ text: Buffer; note?: string }> {
+  try {
+    return { text: await readBounded(response.body, MAX_ERROR_BODY, () => new ErrorBodyTooLarge()) };
+  } catch (err) {
+    return {
+      text: Buffer.alloc(0),
+      note: err instanceof ErrorBodyTooLarge ? `its error body exceeds ${MAX_ERROR_BODY} bytes` : 'its error body was cut',
+    };
   }
-  return Buffer.concat(chunks);
 }
 
 function firstError(text: Buffer): { code?: string; message?: string; detail?: unknown } | undefined {
@@ -48,11 +34,11 @@ function firstError(text: Buffer): { code?: string; message?: string; detail?: u
 
 export async function upstreamError(response: FetchResponse, fallback: ErrorCode): Promise<RegistryError> {
   const status = response.status;
-  const text = response.body ? await readBounded(response.body, MAX_ERROR_BODY).catch(() => Buffer.alloc(0)) : Buffer.alloc(0);
+  const { text, note } = await errorText(response);
   discard(response);
   const upstream = firstError(text);
   const code = isErrorCode(upstream?.code) ? upstream.code : undefined;
-  const message = upstream?.message ?? `upstream answered ${status}`;
+  const message = upstream?.message ?? `upstream answered ${status}${note ? ` (${note})` : ''}`;
   if (status === 401) return new UpstreamAuthError(message, parseChallenge(response.headers.get('www-authenticate')), upstream?.detail);
   if (status === 429) {
     const retryAfter = response.headers.get('retry-after');

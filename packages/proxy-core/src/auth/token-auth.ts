@@ -9,10 +9,10 @@
  * Tokens live in a bounded map until shortly before they expire.
  */
 import { RegistryError } from '../errors.js';
-import type { RealmDiscovery } from '../auth/realm-discovery.js';
+import type { RealmDiscovery } from './realm-discovery.js';
 import type { Account, AccountPool } from '../upstream/account-pool.js';
-import { discard, type FetchRequest, type FetchResponse, type Fetcher } from './types.js';
-import { readBounded } from '../upstream/error-body.js';
+import { discard, type FetchRequest, type FetchResponse, type Fetcher } from '../fetch/types.js';
+import { readBounded } from '../net/read-bounded.js';
 
 export interface TokenAuthOptions {
   discovery: RealmDiscovery;
@@ -21,6 +21,18 @@ export interface TokenAuthOptions {
   tokenFetcher: Fetcher;
   maxTokens?: number;
   now?: () => number;
+}
+
+const MAX_TOKEN_ANSWER = 1024 * 1024;
+const tokenAnswerTooLarge = (limit: number): Error =>
+  new RegistryError('UNAVAILABLE', `upstream token service answer exceeds ${limit} bytes`);
+
+function parseTokenAnswer(body: Buffer): { token?: unknown; access_token?: unknown; expires_in?: number } | undefined {
+  try {
+    return JSON.parse(body.toString('utf8')) as { token?: unknown; access_token?: unknown; expires_in?: number };
+  } catch {
+    return undefined;
+  }
 }
 
 const V2_REPO = /^\/v2\/(.+?)\/(?:manifests|blobs|tags|referrers)\//;
@@ -40,18 +52,18 @@ export function withTokenAuth(next: Fetcher, options: TokenAuthOptions): Fetcher
     if (account.username)
       headers.authorization = `Basic ${Buffer.from(`${account.username}:${account.password ?? ''}`).toString('base64')}`;
     const response = await options.tokenFetcher({ url, method: 'GET', headers, signal });
-    const body = await readBounded(response.body, 1024 * 1024);
+    const body = await readBounded(response.body, MAX_TOKEN_ANSWER, tokenAnswerTooLarge);
     if (response.status !== 200)
       throw new RegistryError(
         response.status === 401 ? 'DENIED' : 'UNAVAILABLE',
         `upstream token service refused an account (${response.status})`,
         { status: 502 },
       );
-    const parsed = JSON.parse(body.toString('utf8')) as { token?: string; access_token?: string; expires_in?: number };
-    const token = parsed.token ?? parsed.access_token;
-    if (!token) throw new RegistryError('UNAVAILABLE', 'upstream token service sent no token');
+    const parsed = parseTokenAnswer(body);
+    const token = parsed?.token ?? parsed?.access_token;
+    if (typeof token !== 'string' || !token) throw new RegistryError('UNAVAILABLE', 'upstream token service sent no token');
     // Renew a little early; Docker Hub tokens last 300 s.
-    const lifetime = Math.max(30, (parsed.expires_in ?? 60) - 15) * 1000;
+    const lifetime = Math.max(30, (typeof parsed?.expires_in === 'number' ? parsed.expires_in : 60) - 15) * 1000;
     cache.set(`${account.username ?? ''}|${scope ?? ''}`, { token, expires: now() + lifetime });
     while (cache.size > max) cache.delete(cache.keys().next().value as string);
     return token;
