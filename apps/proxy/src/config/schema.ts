@@ -71,7 +71,7 @@ const ruleSchema = z.strictObject({
 });
 const limitSchema = z.strictObject({
   requestsPerSecond: z.number().nonnegative().default(0),
-  bytesPerSecond: z.union([z.literal(0), sizeBytes]).default(0),
+  bytesPerSecond: z.union([z.literal(0), sizeBytes]).prefault(0),
 });
 
 export const configSchema = z.strictObject({
@@ -94,7 +94,7 @@ export const configSchema = z.strictObject({
       /** proxy mode: users allowed to log in (bcrypt entries, `htpasswd -B`). */
       htpasswd: z.string().min(1).optional(),
       /** proxy mode: lifetime of tokens the mirror signs. */
-      tokenTtl: durationMs.default(900),
+      tokenTtl: durationMs.prefault('15m'),
       /** proxy mode: PEM EC P-256 key signing tokens; default generated once in <dataDir>/auth/. */
       signingKey: z.string().min(1).optional(),
     })
@@ -127,9 +127,14 @@ export const configSchema = z.strictObject({
       /** Bytes of blobs kept on disk (fs store). Default: half the filesystem holding dataDir. */
       maxSize: sizeBytes.optional(),
       /** A tag younger than this is served with no upstream call at all. */
-      tagFreshness: durationMs.default(60),
+      tagFreshness: durationMs.prefault('60s'),
       /** How long a cached tag may be served while the upstream is down or refusing. */
-      maxStale: durationMs.default(7 * 24 * 3600),
+      maxStale: durationMs.prefault('7d'),
+      /**
+       * Disk reserved for a blob whose upstream sends no Content-Length: a fill takes its
+       * room before the first byte, so concurrent fills cannot together overrun the disk.
+       */
+      unknownSizeEstimate: sizeBytes.prefault('1GiB'),
       /** S3 store only: answer warm blob GETs with a 307 to a presigned URL. */
       redirect: z.boolean().default(false),
       s3: z

@@ -1,4 +1,9 @@
-/** Human-friendly durations ("60s", "7d") and sizes ("50GB"), or plain numbers (seconds, bytes). */
+/**
+ * Human-friendly durations ("60s", "7d") and sizes ("50GB"), or plain numbers (seconds, bytes).
+ * Give their defaults with `.prefault(input)`, never `.default(output)`: zod 4 returns a
+ * `.default()` value as is, skipping this conversion (a `default(900)` meant as seconds
+ * would come out as 900 ms).
+ */
 import { z } from 'zod';
 
 const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from '@jest/globals';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, publicUrlOf } from '../../src/config/load.js';
+import { configSchema } from '../../src/config/schema.js';
 import { tempDir } from '../testbed/tmp.js';
 
 const dir = tempDir('config');
@@ -50,6 +51,28 @@ describe('embedded defaults', () => {
     expect(config.auth.mode).toBe('passthrough');
     expect(config.tls).toBeUndefined();
     expect(config.upstream.idleTimeoutMs).toBe(60_000);
+  });
+
+  test('default durations and sizes go through the same conversion as configured ones', () => {
+    const defaults = configSchema.parse({});
+    expect(defaults.auth.tokenTtl).toBe(15 * 60_000);
+    expect(defaults.cache.tagFreshness).toBe(60_000);
+    expect(defaults.cache.maxStale).toBe(7 * 24 * 3600_000);
+    expect(defaults.cache.unknownSizeEstimate).toBe(1024 ** 3);
+    expect(defaults.access.rateLimits.anonymous.bytesPerSecond).toBe(0);
+    // The same values written out in a file give the same result.
+    const explicit = configSchema.parse({
+      auth: { tokenTtl: '15m' },
+      cache: { tagFreshness: 60, maxStale: '7d', unknownSizeEstimate: '1GiB' },
+    });
+    expect(explicit.auth.tokenTtl).toBe(defaults.auth.tokenTtl);
+    expect(explicit.cache).toMatchObject({
+      tagFreshness: defaults.cache.tagFreshness,
+      maxStale: defaults.cache.maxStale,
+      unknownSizeEstimate: defaults.cache.unknownSizeEstimate,
+    });
+    // And loadConfig with no file at all applies them.
+    expect(loadConfig({ argv: [], env: {} }).cache.tagFreshness).toBe(60_000);
   });
 
   test('publicUrl falls back to the bound address, loopback for a wildcard bind', () => {
@@ -143,6 +166,7 @@ describe('bad configuration stops start-up naming the key', () => {
     ['publicUrl: "ftp://x"\n', 'publicUrl'],
     ['upstream:\n  idleTimeout: 5\n', 'upstream'],
     ['upstream:\n  idleTimeoutMs: -1\n', 'upstream.idleTimeoutMs'],
+    ['cache:\n  unknownSizeEstimate: lots\n', 'cache.unknownSizeEstimate'],
     ['registries:\n  ghcr.io:\n    url: not-a-url\n', 'registries.ghcr.io.url'],
     ['registries:\n  ghcr.io:\n    url: https://ghcr.io\n    trustedRealm: []\n', 'trustedRealm'],
     ['tls:\n  cert: /c.pem\n', 'tls.key'],
