@@ -1,8 +1,9 @@
-/** Builds the cache (blob store, fills, manifest cache, access memo) from configuration. */
+/** Builds the cache (blob store, fills, manifest cache, repository links, access memo) from configuration. */
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import {
   AccessMemo,
+  RepositoryLinks,
   FillCoordinator,
   FsBlobStore,
   FsObjectStore,
@@ -20,6 +21,8 @@ export interface Cache {
   store: BlobStore;
   fills: FillCoordinator;
   manifests: ManifestCache;
+  /** Which digests belong to which repository; beside the manifests (shared through S3 by replicas). */
+  links: RepositoryLinks;
   access: AccessMemo | undefined;
   /** Bytes kept before eviction (fs store), for the start-up log. */
   maxSize: number | undefined;
@@ -60,5 +63,5 @@ export async function createCache(config: Config, logger: Logger): Promise<Cache
     log: (level, fields, message) => logger[level](fields, message),
   });
   const access = config.auth.mode === 'passthrough' ? new AccessMemo() : undefined;
-  return { store, fills, manifests: new ManifestCache(objects), access, maxSize, close };
+  return { store, fills, manifests: new ManifestCache(objects), links: new RepositoryLinks(objects), access, maxSize, close };
 }

@@ -59,6 +59,7 @@ export function createRouter(config: Config, transport: Fetcher, cache: Cache): 
       store: cache.store,
       fills: cache.fills,
       manifests: cache.manifests,
+      links: cache.links,
       access: cache.access,
       tagFreshnessMs: config.cache.tagFreshness,
       maxStaleMs: config.cache.maxStale,

@@ -52,6 +52,8 @@ export interface RegistryResponse {
   /** Only allowlisted headers, lower-cased names. */
   headers: Record<string, string>;
   body: Readable | null;
+  /** Answered by a fallback mirror, anonymously: says nothing about the client's access upstream. */
+  fromFallback?: boolean;
 }
 
 export interface RegistrySource {

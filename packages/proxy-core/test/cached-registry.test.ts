@@ -14,6 +14,7 @@ import { ManifestCache } from '../src/cache/manifest-cache.js';
 import { FillCoordinator } from '../src/cache/fill-coordinator.js';
 import { SpaceGuard } from '../src/cache/space-guard.js';
 import { AccessMemo } from '../src/cache/access-memo.js';
+import { RepositoryLinks } from '../src/cache/repository-links.js';
 import { RegistryError } from '../src/errors.js';
 import type { ManifestRequest, RegistryResponse } from '../src/registry-source.js';
 import { OCI_INDEX, OCI_MANIFEST, startFakeRegistry, type FakeRegistry } from './fake-registry.js';
@@ -43,6 +44,7 @@ async function build(withAccess: boolean): Promise<void> {
     store,
     fills: new FillCoordinator({ spoolDir: store.tmpDir, store, space: new SpaceGuard({ dir: store.tmpDir, marginBytes: 0 }) }),
     manifests: new ManifestCache(new FsObjectStore(join(root, 'meta'), store.tmpDir)),
+    links: new RepositoryLinks(new FsObjectStore(join(root, 'meta'), store.tmpDir)),
     access: withAccess ? access : undefined,
     tagFreshnessMs: FRESH,
     maxStaleMs: MAX_STALE,

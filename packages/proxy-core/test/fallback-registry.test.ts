@@ -11,6 +11,7 @@ import { ManifestCache } from '../src/cache/manifest-cache.js';
 import { FillCoordinator } from '../src/cache/fill-coordinator.js';
 import { SpaceGuard } from '../src/cache/space-guard.js';
 import { UpstreamRegistry } from '../src/upstream/upstream-registry.js';
+import { RepositoryLinks } from '../src/cache/repository-links.js';
 import { FallbackRegistry } from '../src/upstream/fallback-registry.js';
 import { OCI_INDEX, OCI_MANIFEST, startFakeRegistry, type FakeRegistry } from './fake-registry.js';
 import { upstreamAt, readAll } from './servers.js';
@@ -35,6 +36,7 @@ beforeEach(async () => {
     store,
     fills: new FillCoordinator({ spoolDir: store.tmpDir, store, space: new SpaceGuard({ dir: store.tmpDir, marginBytes: 0 }) }),
     manifests: new ManifestCache(new FsObjectStore(join(root, 'meta'), store.tmpDir)),
+    links: new RepositoryLinks(new FsObjectStore(join(root, 'meta'), store.tmpDir)),
     tagFreshnessMs: 60_000,
     maxStaleMs: 0,
   });

@@ -71,13 +71,13 @@ describe('S3 store specifics', () => {
     const two = new ManifestCache(objects);
     const body = Buffer.from('{"schemaVersion":2}');
     await one.putManifest({ digest: digestOf(body), mediaType: 'application/vnd.oci.image.manifest.v1+json', body });
-    await one.putTag('docker.io', 'library/redis', 'latest', {
+    await one.putTag('docker.io', 'library/redis', 'latest', 'application/vnd.oci.image.manifest.v1+json', {
       digest: digestOf(body),
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
       validatedAt: 5,
     });
     expect((await two.getManifest(digestOf(body)))?.body.equals(body)).toBe(true);
-    expect(await two.getTag('docker.io', 'library/redis', 'latest')).toMatchObject({ digest: digestOf(body), validatedAt: 5 });
-    expect(await two.getTag('docker.io', 'library/redis', 'other')).toBeUndefined();
+    expect(await two.getTag('docker.io', 'library/redis', 'latest', 'application/vnd.oci.image.manifest.v1+json')).toMatchObject({ digest: digestOf(body), validatedAt: 5 });
+    expect(await two.getTag('docker.io', 'library/redis', 'other', 'application/vnd.oci.image.manifest.v1+json')).toBeUndefined();
   });
 });

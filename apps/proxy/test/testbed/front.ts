@@ -18,7 +18,7 @@ export interface FrontFault {
   hangUp?: boolean;
   status?: number;
   headers?: Record<string, string>;
-  body?: string;
+  body?: string | Buffer;
 }
 
 export interface Front extends Started {

@@ -5,43 +5,32 @@
  * Quota economy (Docker Hub counts manifest GETs, not HEADs):
  *  - manifests by digest are immutable: cached, never fetched again;
  *  - a tag is fresh for `tagFreshnessMs` (no upstream call), then revalidated with a HEAD;
- *    only a changed or unknown tag costs a GET;
+ *    only a changed or unknown tag costs a GET. Tag records are kept per accept class
+ *    (ManifestCache), so a client gets what the upstream would have sent for its Accept;
  *  - when the upstream is down, answers 5xx or 429, a cached tag is served stale (with a
  *    Warning) up to `maxStaleMs`.
- * In passthrough mode (`access` set) cached content goes only to clients the upstream
- * accepts for that repository (see AccessMemo).
+ * Trust: nothing reaches a client unverified (manifests are hashed before they are
+ * served, blobs hold their last byte until the digest checks out), and cached content is
+ * served under a repository only through the AccessGate.
  */
-import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { RegistryError } from '../errors.js';
-import { isDigest } from '../reference.js';
 import { readBounded } from '../net/read-bounded.js';
-import type {
-  BlobRequest,
-  ListRequest,
-  ManifestRequest,
-  ReferrersRequest,
-  RegistryResponse,
-  RegistrySource,
-  SourceRequest,
-} from '../registry-source.js';
+import { isDigest } from '../reference.js';
+import type { BlobRequest, ListRequest, ManifestRequest, ReferrersRequest, RegistryResponse, RegistrySource } from '../registry-source.js';
+import { AccessGate, upstreamTrouble } from './access-gate.js';
 import type { AccessMemo } from './access-memo.js';
-import type { BlobStore } from './blob-store.js';
 import type { BlobFill } from './blob-fill.js';
-import { isCacheableDigest } from './digester.js';
+import type { BlobStore } from './blob-store.js';
+import { digestOf, isCacheableDigest } from './digester.js';
 import type { FillCoordinator } from './fill-coordinator.js';
-import { MAX_MANIFEST_BYTES, type CachedManifest, type ManifestCache } from './manifest-cache.js';
+import { type CachedManifest, MAX_MANIFEST_BYTES, type ManifestCache } from './manifest-cache.js';
+import { referencedDigests } from './manifest-references.js';
+import { ANY_MANIFEST, accepts, MANIFEST_MEDIA_TYPES, mediaTypeOf } from './manifest-types.js';
 import { parseRange } from './range.js';
-import { accepts, blobHeaders, manifestResponse } from './responses.js';
+import type { RepositoryLinks } from './repository-links.js';
+import { blobHeaders, manifestResponse } from './responses.js';
+import { digestedBytes } from './signed-manifest.js';
 import { verifyingStream } from './verify-stream.js';
-
-/** The media types whose tag → digest mapping is recorded (schema1 is signed per request). */
-const TAGGABLE_TYPES = new Set([
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.oci.image.index.v1+json',
-]);
 
 const STALE_WARNING = '110 - "Response is Stale"';
 
@@ -51,6 +40,8 @@ export interface CachedRegistryOptions {
   store: BlobStore;
   fills: FillCoordinator;
   manifests: ManifestCache;
+  /** Which digests belong to which repository (shared by every registry and replica). */
+  links: RepositoryLinks;
   /** Set in passthrough mode: cached content needs the upstream's consent per client. */
   access?: AccessMemo;
   tagFreshnessMs: number;
@@ -60,18 +51,31 @@ export interface CachedRegistryOptions {
   now?: () => number;
 }
 
-/** Upstream trouble that justifies serving a stale tag. */
-function upstreamTrouble(err: unknown): boolean {
-  return err instanceof RegistryError && (err.code === 'UNAVAILABLE' || err.code === 'TOOMANYREQUESTS' || err.status >= 500);
+/** The quota headers of an upstream answer, passed on with a manifest the cache serves. */
+function quotaHeaders(response: RegistryResponse): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(response.headers).filter(([name]) => name.startsWith('ratelimit-') || name === 'docker-ratelimit-source'),
+  );
 }
 
-const sha256 = (body: Buffer): string => `sha256:${createHash('sha256').update(body).digest('hex')}`;
+/** A manifest answer must be a manifest: a captive portal's `200 text/html` is an upstream error. */
+function assertManifestType(response: RegistryResponse): string {
+  const contentType = response.headers['content-type'];
+  const mediaType = mediaTypeOf(contentType);
+  if (MANIFEST_MEDIA_TYPES.has(mediaType)) return mediaType;
+  response.body?.destroy();
+  throw new RegistryError('MANIFEST_INVALID', `upstream answered ${JSON.stringify(contentType ?? '')} where a manifest was expected`, {
+    status: 502,
+  });
+}
 
 export class CachedRegistry implements RegistrySource {
   private readonly now: () => number;
+  private readonly gate: AccessGate;
 
   constructor(private readonly options: CachedRegistryOptions) {
     this.now = options.now ?? Date.now;
+    this.gate = new AccessGate({ registry: options.registry, links: options.links, memo: options.access });
   }
 
   private get upstream(): RegistrySource {
@@ -85,48 +89,41 @@ export class CachedRegistry implements RegistrySource {
   }
 
   private async manifestByDigest(request: ManifestRequest): Promise<RegistryResponse> {
-    const cached = isCacheableDigest(request.reference) ? await this.options.manifests.getManifest(request.reference) : undefined;
+    const cached = await this.options.manifests.getManifest(request.reference);
     if (cached && accepts(request.accept, cached.mediaType)) {
-      await this.authorize(request, () => this.upstream.manifest({ ...request, method: 'HEAD', conditional: undefined }));
+      await this.gate.authorize(request, cached.digest, () => this.confirmManifest(request, cached.digest));
       return manifestResponse(cached, request.method);
     }
-    if (request.method === 'HEAD') return this.upstream.manifest(request);
-    return this.fetchManifest(request);
+    return request.method === 'HEAD' ? this.headManifest(request) : this.fetchManifest(request);
   }
 
   private async manifestByTag(request: ManifestRequest): Promise<RegistryResponse> {
     const { registry, manifests } = this.options;
-    const record = await manifests.getTag(registry, request.repo, request.reference);
-    const cached = record ? await manifests.getManifest(record.digest) : undefined;
-    const usable = record && cached && accepts(request.accept, cached.mediaType) ? { record, cached } : undefined;
-    const age = usable ? this.now() - usable.record.validatedAt : Infinity;
-    const stale = async (err: unknown): Promise<RegistryResponse> => {
-      if (usable && upstreamTrouble(err) && age < this.options.maxStaleMs && this.mayServeWithoutUpstream(request)) {
-        return manifestResponse(usable.cached, request.method, { warning: STALE_WARNING });
+    const record = await manifests.getTag(registry, request.repo, request.reference, request.accept);
+    const cached = record && (await manifests.getManifest(record.digest));
+    if (!record || !cached) return request.method === 'HEAD' ? this.headManifest(request) : this.fetchManifest(request, request.reference);
+    const age = this.now() - record.validatedAt;
+    if (age < this.options.tagFreshnessMs) {
+      await this.gate.authorize(request, cached.digest, () => this.confirmManifest(request, cached.digest));
+      return manifestResponse(cached, request.method);
+    }
+    const stale = (err: unknown): RegistryResponse => {
+      if (upstreamTrouble(err) && age < this.options.maxStaleMs && this.gate.mayServeOffline(request)) {
+        return manifestResponse(cached, request.method, { warning: STALE_WARNING });
       }
       throw err;
     };
-    if (usable) {
-      if (age < this.options.tagFreshnessMs) {
-        await this.authorize(request, () => this.upstream.manifest({ ...request, method: 'HEAD', conditional: undefined }));
-        return manifestResponse(usable.cached, request.method);
-      }
-      let head: RegistryResponse;
-      try {
-        head = await this.upstream.manifest({ ...request, method: 'HEAD', conditional: undefined });
-      } catch (err) {
-        return stale(err);
-      }
-      head.body?.destroy();
-      this.options.access?.allow(request.authorization, registry, request.repo);
-      if (head.headers['docker-content-digest'] === usable.record.digest) {
-        await manifests.putTag(registry, request.repo, request.reference, { ...usable.record, validatedAt: this.now() });
-        return manifestResponse(usable.cached, request.method);
-      }
-      if (request.method === 'HEAD') return head;
-    } else if (request.method === 'HEAD') {
-      return this.upstream.manifest(request);
+    let head: RegistryResponse;
+    try {
+      head = await this.headManifest(request);
+    } catch (err) {
+      return stale(err);
     }
+    if (head.headers['docker-content-digest'] === record.digest) {
+      await manifests.putTag(registry, request.repo, request.reference, request.accept, { ...record, validatedAt: this.now() });
+      return manifestResponse(cached, request.method);
+    }
+    if (request.method === 'HEAD') return head;
     try {
       return await this.fetchManifest(request, request.reference);
     } catch (err) {
@@ -134,83 +131,148 @@ export class CachedRegistry implements RegistrySource {
     }
   }
 
-  /** GETs a manifest upstream, verifies its digest, caches it (and the tag), serves it. */
+  /** A HEAD passed upstream; the digest it names is linked to the repository. */
+  private async headManifest(request: ManifestRequest): Promise<RegistryResponse> {
+    const response = await this.upstream.manifest({ ...request, method: 'HEAD', conditional: undefined });
+    response.body?.destroy();
+    assertManifestType(response);
+    const digest = response.headers['docker-content-digest'];
+    if (response.status === 200) await this.gate.confirmed(request, response, digest && isDigest(digest) ? [digest] : []);
+    return { ...response, body: null };
+  }
+
+  /** Whether `digest` exists under the request's repository for this client (any manifest type will do). */
+  private confirmManifest(request: ManifestRequest, digest: string): Promise<RegistryResponse> {
+    return this.upstream.manifest({ ...request, reference: digest, method: 'HEAD', accept: ANY_MANIFEST, conditional: undefined });
+  }
+
+  /**
+   * GETs a manifest upstream and serves it only if it is one: a manifest media type, at
+   * most 4 MiB, hashing to the digest asked for (or, for a tag, the digest the upstream
+   * announced). It is cached, linked to the repository with everything it refers to,
+   * and recorded for the tag under the client's accept class.
+   */
   private async fetchManifest(request: ManifestRequest, tag?: string): Promise<RegistryResponse> {
     const response = await this.upstream.manifest({ ...request, method: 'GET' });
     if (response.status !== 200 || !response.body) return response;
+    const mediaType = assertManifestType(response);
     const body = await readBounded(
       response.body,
       MAX_MANIFEST_BYTES,
       (limit) => new RegistryError('MANIFEST_INVALID', `upstream manifest exceeds ${limit} bytes`, { status: 502 }),
     );
-    this.options.access?.allow(request.authorization, this.options.registry, request.repo);
-    const mediaType = response.headers['content-type'] ?? 'application/octet-stream';
-    const passthrough = { ...response, body: null };
-    if (!TAGGABLE_TYPES.has(mediaType)) {
-      // Signed schema1 and other legacy forms: served as received, not cached.
-      return { ...passthrough, body: request.method === 'HEAD' ? null : Readable.from([body]) };
-    }
-    const digest = sha256(body);
-    const announced = response.headers['docker-content-digest'];
-    const wanted = tag ? announced : request.reference;
-    if (wanted?.startsWith('sha256:') && wanted !== digest) {
-      throw new RegistryError('DIGEST_INVALID', 'upstream manifest does not match its digest', {
-        status: 502,
-        detail: { expected: wanted, actual: digest },
-      });
-    }
+    const digest = this.expectedDigest(body, mediaType, tag ? response.headers['docker-content-digest'] : request.reference);
     const manifest: CachedManifest = { digest, mediaType, body };
     await this.options.manifests.putManifest(manifest);
-    if (tag) await this.options.manifests.putTag(this.options.registry, request.repo, tag, { digest, mediaType, validatedAt: this.now() });
-    const quota = Object.fromEntries(
-      Object.entries(response.headers).filter(([name]) => name.startsWith('ratelimit-') || name === 'docker-ratelimit-source'),
-    );
-    return manifestResponse(manifest, request.method, quota);
+    await this.gate.confirmed(request, response, [digest, ...referencedDigests(body)]);
+    if (tag) {
+      await this.options.manifests.putTag(this.options.registry, request.repo, tag, request.accept, {
+        digest,
+        mediaType,
+        validatedAt: this.now(),
+      });
+    }
+    return manifestResponse(manifest, request.method, quotaHeaders(response));
+  }
+
+  /** The digest `body` must have: `wanted` (asked for, or announced), else its own sha256. */
+  private expectedDigest(body: Buffer, mediaType: string, wanted: string | undefined): string {
+    const digested = digestedBytes(body, mediaType);
+    if (!digested) throw new RegistryError('MANIFEST_INVALID', 'upstream sent a signed manifest that cannot be parsed', { status: 502 });
+    const actual = digestOf(digested, wanted ?? 'sha256:');
+    if (wanted === undefined) return actual;
+    if (!isDigest(wanted) || wanted !== actual) {
+      throw new RegistryError('DIGEST_INVALID', 'upstream manifest does not match its digest', {
+        status: 502,
+        detail: { expected: wanted.slice(0, 200), actual },
+      });
+    }
+    return wanted;
   }
 
   // ---- blobs -----------------------------------------------------------------------
 
+  /**
+   * 0. sha512 blobs are verified on their way through, never cached;
+   * 1. resolve: is the blob stored, or being fetched right now?
+   * 2. authorize: may this client read it under this repository (AccessGate)?
+   * 3. serve warm | join the running fill | start a fill (one upstream GET for everyone).
+   */
   async blob(request: BlobRequest): Promise<RegistryResponse> {
-    if (!isCacheableDigest(request.digest)) return this.upstream.blob(request);
-    const check = (): Promise<RegistryResponse> =>
-      this.upstream.blob({ ...request, method: 'HEAD', range: undefined, conditional: undefined });
+    if (!isCacheableDigest(request.digest)) return this.uncached(request);
     const stored = await this.options.store.stat(request.digest);
+    const running = stored ? undefined : this.options.fills.get(request.digest);
+    if (stored || running) await this.gate.authorize(request, request.digest, () => this.confirmBlob(request));
     if (stored) {
-      await this.authorize(request, check);
-      const response = await this.serveStored(request, stored.size);
-      if (response) return response;
+      const warm = await this.serveStored(request, stored.size);
+      if (warm) return warm;
     }
-    const running = this.options.fills.get(request.digest);
-    if (running) {
-      await this.authorize(request, check);
-      return this.serveFill(request, running);
-    }
-    if (request.method === 'HEAD') return this.upstream.blob(request);
+    if (running) return this.serveFill(request, running);
+    return this.startFill(request);
+  }
+
+  private confirmBlob(request: BlobRequest): Promise<RegistryResponse> {
+    return this.upstream.blob({ ...request, method: 'HEAD', range: undefined, conditional: undefined });
+  }
+
+  private async startFill(request: BlobRequest): Promise<RegistryResponse> {
+    if (request.method === 'HEAD') return this.headBlob(request);
     let owner = false;
-    const acquired = await this.options.fills.acquire(request.digest, () => {
+    const acquired = await this.options.fills.acquire(request.digest, async () => {
       owner = true;
       // No client signal: the fill serves every asker and the cache, not just this client.
-      return this.upstream.blob({ ...request, method: 'GET', range: undefined, conditional: undefined, signal: undefined });
+      const response = await this.upstream.blob({ ...request, method: 'GET', range: undefined, conditional: undefined, signal: undefined });
+      await this.gate.confirmed(request, response, [request.digest]);
+      return response;
     });
-    if (owner) this.options.access?.allow(request.authorization, this.options.registry, request.repo);
-    else await this.authorize(request, check);
     switch (acquired.kind) {
       case 'fill':
+        if (!owner) await this.gate.authorize(request, request.digest, () => this.confirmBlob(request));
         return this.serveFill(request, acquired.fill);
       case 'direct':
-        if (!request.range) return this.verified(request.digest, acquired.response);
-        acquired.response.body?.destroy();
-        return this.upstream.blob(request);
+        return this.verified(request, acquired.response);
       case 'none':
-        return request.range ? this.upstream.blob(request) : this.verified(request.digest, await this.upstream.blob(request));
+        return this.uncached(request);
     }
   }
 
-  /** A full blob served uncached still never reaches the client corrupt. */
-  private verified(digest: string, response: RegistryResponse): RegistryResponse {
+  /** A HEAD passed upstream; a 200 links the digest to the repository. */
+  private async headBlob(request: BlobRequest): Promise<RegistryResponse> {
+    const response = await this.upstream.blob({ ...request, method: 'HEAD' });
+    if (response.status === 200) await this.gate.confirmed(request, response, [request.digest]);
+    return response;
+  }
+
+  /** The blob fetched for this client alone (not cached), verified on its way through. */
+  private async uncached(request: BlobRequest): Promise<RegistryResponse> {
+    if (request.method === 'HEAD') return this.headBlob(request);
+    // The whole blob, even for a Range: only the whole can be verified.
+    const response = await this.upstream.blob({ ...request, range: undefined });
+    if (response.status === 200) await this.gate.confirmed(request, response, [request.digest]);
+    return this.verified(request, response);
+  }
+
+  /**
+   * Wraps a full upstream body so that it never ends cleanly unless it hashes to the
+   * digest; a Range is cut out of the verified whole.
+   */
+  private verified(request: BlobRequest, response: RegistryResponse): RegistryResponse {
     if (response.status !== 200 || !response.body) return response;
     const length = response.headers['content-length'];
-    return { ...response, body: verifyingStream(response.body, digest, length ? Number(length) : undefined) };
+    const size = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
+    const range = size === undefined ? ({ kind: 'full' } as const) : parseRange(request.range, size);
+    if (range.kind === 'unsatisfiable') {
+      response.body.destroy();
+      throw new RegistryError('RANGE_INVALID', 'range not satisfiable', { headers: { 'content-range': `bytes */${size}` } });
+    }
+    if (range.kind === 'range') {
+      return {
+        status: 206,
+        headers: blobHeaders(request.digest, size, range.range),
+        body: verifyingStream(response.body, request.digest, size, range.range),
+      };
+    }
+    return { ...response, body: verifyingStream(response.body, request.digest, size) };
   }
 
   private async serveStored(request: BlobRequest, size: number): Promise<RegistryResponse | undefined> {
@@ -232,9 +294,10 @@ export class CachedRegistry implements RegistrySource {
 
   private async serveFill(request: BlobRequest, fill: BlobFill): Promise<RegistryResponse> {
     if (!fill.readable) {
-      // The fill ended before this caller attached: read what it committed, else start over.
+      // The fill ended before this caller attached: read what it committed, else fetch
+      // for this caller alone (verified like everything else).
       const stored = fill.state === 'verified' ? await this.options.store.stat(request.digest) : undefined;
-      return (stored && (await this.serveStored(request, stored.size))) || this.upstream.blob(request);
+      return (stored && (await this.serveStored(request, stored.size))) || this.uncached(request);
     }
     const size = fill.size;
     const range = size === undefined ? { kind: 'full' as const } : parseRange(request.range, size);
@@ -244,38 +307,6 @@ export class CachedRegistry implements RegistrySource {
     const headers = blobHeaders(request.digest, size, slice);
     if (request.method === 'HEAD') return { status: slice ? 206 : 200, headers, body: null };
     return { status: slice ? 206 : 200, headers, body: fill.reader(slice) };
-  }
-
-  // ---- access (passthrough mode) ---------------------------------------------------
-
-  /** May this client get cached content without upstream confirming it right now? */
-  private mayServeWithoutUpstream(request: SourceRequest): boolean {
-    const access = this.options.access;
-    if (!access) return true;
-    return (
-      access.isAllowed(request.authorization, this.options.registry, request.repo) || access.isPublic(this.options.registry, request.repo)
-    );
-  }
-
-  /**
-   * Passthrough: cached content is served only to a client the upstream accepts for the
-   * repository. `check` is a HEAD with the client's token (free on Docker Hub); the
-   * answer is remembered for the token's lifetime.
-   */
-  private async authorize(request: SourceRequest, check: () => Promise<RegistryResponse>): Promise<void> {
-    const access = this.options.access;
-    if (!access || access.isAllowed(request.authorization, this.options.registry, request.repo)) return;
-    try {
-      const response = await check();
-      response.body?.destroy();
-    } catch (err) {
-      // A 404 means the token was accepted (content gone upstream, still cached here).
-      if (!(err instanceof RegistryError && err.status === 404)) {
-        if (upstreamTrouble(err) && access.isPublic(this.options.registry, request.repo)) return;
-        throw err;
-      }
-    }
-    access.allow(request.authorization, this.options.registry, request.repo);
   }
 
   // ---- pass-through ----------------------------------------------------------------

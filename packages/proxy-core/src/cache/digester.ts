@@ -29,7 +29,13 @@ export class Digester {
   }
 }
 
-/** Caching is done for sha256 content only; other algorithms stream through uncached. */
+/** The digest of bytes held in memory (a manifest), with the algorithm `like` names. */
+export function digestOf(data: Buffer, like: string): string {
+  const algorithm = like.startsWith('sha512:') ? 'sha512' : 'sha256';
+  return `${algorithm}:${createHash(algorithm).update(data).digest('hex')}`;
+}
+
+/** Blobs are cached for sha256 content only; sha512 blobs are verified and streamed through. */
 export function isCacheableDigest(digest: string): boolean {
   return /^sha256:[a-f0-9]{64}$/.test(digest);
 }

@@ -2,8 +2,17 @@
  * Manifests by digest (immutable: kept until evicted, never fetched again) and
  * tag → digest records with the time they were last confirmed upstream. A small
  * in-memory LRU, bounded in bytes, sits in front of the object store.
+ *
+ * A tag record is kept per accept class (see manifest-types.ts): the upstream answers
+ * a tag according to the client's Accept, so an answer is reused only for clients of the
+ * same class, or, when it is the tag's own manifest (not one selected for a narrow
+ * client), for any client that accepts its media type.
  */
+import { acceptClass, accepts, isTagsOwnManifest } from './manifest-types.js';
 import type { ObjectStore } from './object-store.js';
+
+/** The record shared across classes: the tag's own manifest. */
+const OWN = 'own';
 
 export interface CachedManifest {
   digest: string;
@@ -34,8 +43,8 @@ export class ManifestCache {
     return `manifests/${algorithm}/${hex.slice(0, 2)}/${hex}.json`;
   }
 
-  private static tagKey(registry: string, repo: string, tag: string): string {
-    return `tags/${registry}/${repo}/_tags/${tag}.json`;
+  private static tagKey(registry: string, repo: string, tag: string, recordClass: string): string {
+    return `tags/${registry}/${repo}/_tags/${tag}/${recordClass}.json`;
   }
 
   async getManifest(digest: string): Promise<CachedManifest | undefined> {
@@ -59,13 +68,25 @@ export class ManifestCache {
     this.remember(manifest);
   }
 
-  async getTag(registry: string, repo: string, tag: string): Promise<TagRecord | undefined> {
-    const raw = await this.store.get(ManifestCache.tagKey(registry, repo, tag));
-    return raw ? (JSON.parse(raw.toString('utf8')) as TagRecord) : undefined;
+  /** The record that answers a client with this Accept, if any: its own class's, else the tag's own manifest if it takes that type. */
+  async getTag(registry: string, repo: string, tag: string, accept: string | undefined): Promise<TagRecord | undefined> {
+    for (const recordClass of [acceptClass(accept), OWN]) {
+      const record = await this.readTag(registry, repo, tag, recordClass);
+      if (record && accepts(accept, record.mediaType)) return record;
+    }
+    return undefined;
   }
 
-  async putTag(registry: string, repo: string, tag: string, record: TagRecord): Promise<void> {
-    await this.store.put(ManifestCache.tagKey(registry, repo, tag), Buffer.from(JSON.stringify(record)));
+  /** Records what the upstream answered a client with this Accept. */
+  async putTag(registry: string, repo: string, tag: string, accept: string | undefined, record: TagRecord): Promise<void> {
+    const data = Buffer.from(JSON.stringify(record));
+    await this.store.put(ManifestCache.tagKey(registry, repo, tag, acceptClass(accept)), data);
+    if (isTagsOwnManifest(accept, record.mediaType)) await this.store.put(ManifestCache.tagKey(registry, repo, tag, OWN), data);
+  }
+
+  private async readTag(registry: string, repo: string, tag: string, recordClass: string): Promise<TagRecord | undefined> {
+    const raw = await this.store.get(ManifestCache.tagKey(registry, repo, tag, recordClass));
+    return raw ? (JSON.parse(raw.toString('utf8')) as TagRecord) : undefined;
   }
 
   private remember(manifest: CachedManifest): void {

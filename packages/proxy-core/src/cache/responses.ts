@@ -33,18 +33,3 @@ export function blobHeaders(digest: string, size: number | undefined, range?: By
   }
   return headers;
 }
-
-/** Media types a client's Accept header lists (parameters and q-values ignored). */
-export function acceptedTypes(accept: string | undefined): Set<string> {
-  const out = new Set<string>();
-  for (const part of (accept ?? '').split(',')) {
-    const type = part.split(';')[0]!.trim().toLowerCase();
-    if (type) out.add(type);
-  }
-  return out;
-}
-
-/** A cached manifest is served only to a client whose Accept names its media type. */
-export function accepts(accept: string | undefined, mediaType: string): boolean {
-  return acceptedTypes(accept).has(mediaType.toLowerCase());
-}

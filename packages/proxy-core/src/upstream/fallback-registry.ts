@@ -30,7 +30,8 @@ export class FallbackRegistry implements RegistrySource {
       if (!trouble(err)) throw err;
       for (const fallback of this.fallbacks) {
         try {
-          return await call(fallback, { ...request, authorization: undefined });
+          // Marked, so the cache does not take a fallback's answer as the primary accepting this client.
+          return { ...(await call(fallback, { ...request, authorization: undefined })), fromFallback: true };
         } catch {
           // Try the next one; the primary's error is what the client sees if all fail.
         }
