@@ -23,11 +23,37 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   return pino({ level, base: undefined, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
 }
 
-const SECRET_PARAMS = /([?&](?:password|refresh_token|token|access_token|client_secret)=)[^&]*/gi;
+/**
+ * Parameter names that carry a secret, matched on the name as the mirror decodes it
+ * (`pass%77ord` is `password`; `password[]`, `api-key`, `X-Amz-Signature` included),
+ * lower-cased with everything but letters and digits removed.
+ */
+const CREDENTIAL_NAME = /pass|pwd|secret|token|apikey|credential|signature|session|auth|cookie|^key$|^sig$|privatekey|accesskey/;
 
-/** A URL fit for a log line: secret-looking query parameters are blanked. */
+function isCredentialName(raw: string): boolean {
+  let name = raw.replace(/\+/g, ' ');
+  // Lenient like URLSearchParams: an invalid escape stays as it is.
+  name = name.replace(/(?:%[0-9a-fA-F]{2})+/g, (run) => {
+    try {
+      return decodeURIComponent(run);
+    } catch {
+      return run;
+    }
+  });
+  return CREDENTIAL_NAME.test(name.toLowerCase().replace(/[^a-z0-9]/g, ''));
+}
+
+/**
+ * A URL fit for a log line: the value of every credential-shaped parameter is blanked,
+ * in the query (`?a=1&password=…`) and in path parameters (`/x;password=…/y`).
+ */
 export function redactUrl(url: string): string {
-  return url.replace(SECRET_PARAMS, '$1[redacted]');
+  const mark = url.indexOf('?');
+  const path = mark < 0 ? url : url.slice(0, mark);
+  const query = mark < 0 ? '' : url.slice(mark);
+  const blank = (whole: string, sep: string, name: string): string => (isCredentialName(name) ? `${sep}${name}=[redacted]` : whole);
+  // Path parameters end at the next segment; query values at the next & (or ;, which some servers also split on).
+  return path.replace(/(;)([^;=/]*)=([^;/]*)/g, blank) + query.replace(/([?&;])([^&;=]*)=([^&;]*)/g, blank);
 }
 
 export type { Logger };

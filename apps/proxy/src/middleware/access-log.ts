@@ -1,7 +1,9 @@
 /**
  * One structured log line per request, written when the response is finished or the
  * connection closed (bodies stream after the middleware chain returns). No headers
- * are logged; the URL's secret-looking query parameters are blanked.
+ * are logged; the URL's secret-looking parameters are blanked. The URL is the path and
+ * query the mirror routed on: an absolute-form request target
+ * (`GET http://other-host/v2/… HTTP/1.1`) is logged without the host the client chose.
  */
 import type { Context, Next } from 'koa';
 import type { Logger } from '../logger.js';
@@ -10,12 +12,14 @@ import { redactUrl } from '../logger.js';
 export function accessLog(logger: Logger) {
   return async function logRequest(ctx: Context, next: Next): Promise<void> {
     const started = process.hrtime.bigint();
+    // Koa's path and querystring come from the same parse the routes use.
+    const url = redactUrl(ctx.querystring ? `${ctx.path}?${ctx.querystring}` : ctx.path);
     ctx.res.once('close', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const error = (ctx.state.error ?? ctx.state.streamError) as Error | undefined;
       const line = {
         method: ctx.method,
-        url: redactUrl(ctx.originalUrl),
+        url,
         status: ctx.res.statusCode,
         length: Number(ctx.res.getHeader('content-length')) || undefined,
         ms: Math.round(ms * 10) / 10,
