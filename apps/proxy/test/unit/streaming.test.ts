@@ -9,12 +9,16 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-function get(url: string): Promise<{ status: number; received: number; outcome: 'end' | 'error' }> {
+/** GETs `url`, reporting how the transfer ended; `onFirstData` runs when the first body bytes arrive. */
+function get(url: string, onFirstData?: () => void): Promise<{ status: number; received: number; outcome: 'end' | 'error' }> {
   return new Promise((resolve, reject) => {
     http
       .get(url, { headers: { authorization: 'Bearer t' } }, (res) => {
         let received = 0;
-        res.on('data', (c: Buffer) => (received += c.length));
+        res.on('data', (c: Buffer) => {
+          if (received === 0) onFirstData?.();
+          received += c.length;
+        });
         res.on('end', () => resolve({ status: res.statusCode!, received, outcome: 'end' }));
         res.on('error', () => resolve({ status: res.statusCode!, received, outcome: 'error' }));
         res.on('aborted', () => resolve({ status: res.statusCode!, received, outcome: 'error' }));
@@ -25,15 +29,19 @@ function get(url: string): Promise<{ status: number; received: number; outcome: 
 
 describe('mid-body failures', () => {
   test('an upstream cut mid-blob is a failed transfer for the client, not a clean short body', async () => {
+    // The cut comes only once the client has bytes in hand: the response has started, so
+    // the only way left to fail it is to break the transfer (no timing race).
+    let cut!: () => void;
+    const clientHasBytes = new Promise<void>((resolve) => (cut = resolve));
     const upstream = await fakeUpstream((_req, res) => {
       res.writeHead(200, { 'content-length': '100000', 'docker-content-digest': DIGEST });
       res.write(Buffer.alloc(50_000));
-      setTimeout(() => res.socket?.destroy(), 20);
+      void clientHasBytes.then(() => res.socket?.destroy());
     });
     cleanup.push(() => upstream.close());
     const mirror = await mirrorOf(upstream);
     cleanup.push(() => mirror.stop());
-    const result = await get(`${mirror.url}/v2/library/x/blobs/${DIGEST}`);
+    const result = await get(`${mirror.url}/v2/library/x/blobs/${DIGEST}`, cut);
     expect(result.status).toBe(200);
     expect(result.outcome).toBe('error');
     expect(result.received).toBeLessThan(100_000);
