@@ -4,7 +4,7 @@
  */
 import { afterAll, afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CachedRegistry } from '../src/cache/cached-registry.js';
@@ -12,6 +12,8 @@ import { FsBlobStore } from '../src/cache/fs-blob-store.js';
 import { FsObjectStore } from '../src/cache/object-store.js';
 import { ManifestCache } from '../src/cache/manifest-cache.js';
 import { FillCoordinator } from '../src/cache/fill-coordinator.js';
+import { BlobFill } from '../src/cache/blob-fill.js';
+import { Readable } from 'node:stream';
 import { SpaceGuard } from '../src/cache/space-guard.js';
 import { AccessMemo } from '../src/cache/access-memo.js';
 import { RepositoryLinks } from '../src/cache/repository-links.js';
@@ -27,22 +29,33 @@ afterAll(() => {
 
 const FRESH = 60_000;
 const MAX_STALE = 7 * 24 * 3600_000;
+/** Lets a test hand the registry a fill as a late joiner would find it (one that ended meanwhile). */
+class JoinableFills extends FillCoordinator {
+  found: BlobFill | undefined;
+  override get(digest: string): BlobFill | undefined {
+    return this.found ?? super.get(digest);
+  }
+}
+
 let upstream: FakeRegistry;
 let registry: CachedRegistry;
+let fills: JoinableFills;
+let root: string;
 let access: AccessMemo;
 let clock: number;
 
 async function build(withAccess: boolean): Promise<void> {
-  const root = mkdtempSync(join(tmpdir(), 'docxy-cached-'));
+  root = mkdtempSync(join(tmpdir(), 'docxy-cached-'));
   dirs.push(root);
   const store = new FsBlobStore({ root, maxSize: 1 << 30 });
   await store.cleanup();
   access = new AccessMemo({ now: () => clock });
+  fills = new JoinableFills({ spoolDir: store.tmpDir, store, space: new SpaceGuard({ dir: store.tmpDir, marginBytes: 0 }) });
   registry = new CachedRegistry({
     registry: 'docker.io',
     upstream: upstreamAt(upstream.url),
     store,
-    fills: new FillCoordinator({ spoolDir: store.tmpDir, store, space: new SpaceGuard({ dir: store.tmpDir, marginBytes: 0 }) }),
+    fills,
     manifests: new ManifestCache(new FsObjectStore(join(root, 'meta'), store.tmpDir)),
     links: new RepositoryLinks(new FsObjectStore(join(root, 'meta'), store.tmpDir)),
     access: withAccess ? access : undefined,
@@ -255,5 +268,73 @@ describe('passthrough access: the upstream decides who reads cached content', ()
     await expect(registry.manifest(req(priv, { repo: 'private/app', authorization: 'Bearer anon-new' }))).rejects.toMatchObject({
       code: 'UNAVAILABLE',
     });
+  });
+});
+
+describe('trust', () => {
+  beforeEach(async () => {
+    await build(true);
+  });
+
+  test('an upstream 404 for the repository is a denial, even for a token accepted there', async () => {
+    const data = randomBytes(5000);
+    const blob = upstream.blob(data);
+    const anon = { authorization: 'Bearer anon-1', method: 'GET' as const, digest: blob };
+    await readAll((await registry.blob({ ...anon, repo: 'library/app' })).body);
+    upstream.tag('library/other', 'latest', 'o');
+    await body(await registry.manifest(req('latest', { repo: 'library/other', authorization: 'Bearer anon-1' })));
+    // library/other does not hold this blob upstream.
+    upstream.fault = (c) =>
+      c.path.startsWith('/v2/library/other/blobs/')
+        ? { status: 404, body: '{"errors":[{"code":"BLOB_UNKNOWN","message":"x"}]}' }
+        : undefined;
+    await expect(registry.blob({ ...anon, repo: 'library/other' })).rejects.toMatchObject({ status: 404, code: 'BLOB_UNKNOWN' });
+  });
+
+  test('a late joiner whose fill failed gets a verified transfer of its own', async () => {
+    const data = randomBytes(20_000);
+    const digest = upstream.blob(data);
+    const cut = Readable.from(
+      (async function* () {
+        yield data.subarray(0, 100);
+        throw new Error('upstream cut');
+      })(),
+    );
+    fills.found = await BlobFill.start({
+      digest,
+      spoolPath: join(root, 'failed-spool'),
+      size: data.length,
+      body: cut,
+      commit: async () => {},
+    });
+    await fills.found.finished;
+    expect(fills.found.state).toBe('failed');
+    const request = { repo: 'library/app', digest, method: 'GET' as const, authorization: 'Bearer anon' };
+    // Its own upstream transfer is corrupt: the client must see a failure, not a clean end.
+    upstream.fault = (c) =>
+      c.method === 'GET' && c.path.includes('/blobs/')
+        ? { status: 200, headers: { 'content-length': String(data.length) }, body: 'x'.repeat(data.length) }
+        : undefined;
+    await expect(readAll((await registry.blob(request)).body)).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
+    upstream.fault = undefined;
+    expect((await readAll((await registry.blob(request)).body)).equals(data)).toBe(true);
+  });
+
+  test('an uncached (sha512) Range is cut from the verified whole blob', async () => {
+    const data = randomBytes(30_000);
+    const digest = `sha512:${createHash('sha512').update(data).digest('hex')}`;
+    const serve = (bytes: Buffer) => (c: { path: string }) =>
+      c.path.includes(`/blobs/${digest}`) ? { status: 200, headers: { 'content-length': String(bytes.length) }, body: bytes } : undefined;
+    const ranged = () =>
+      registry.blob({ repo: 'library/app', digest, method: 'GET', range: 'bytes=100-199', authorization: 'Bearer anon' });
+    upstream.fault = serve(data);
+    const good = await ranged();
+    expect(good.status).toBe(206);
+    expect(good.headers['content-range']).toBe(`bytes 100-199/${data.length}`);
+    expect((await readAll(good.body)).equals(data.subarray(100, 200))).toBe(true);
+    const wrong = Buffer.from(data);
+    wrong[20_000] = wrong[20_000]! ^ 1;
+    upstream.fault = serve(wrong);
+    await expect(readAll((await ranged()).body)).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
   });
 });

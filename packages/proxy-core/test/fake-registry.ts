@@ -21,7 +21,7 @@ export interface FakeRegistry extends TestServer {
   /** Sets a tag to a new manifest; returns its digest. */
   tag(repo: string, tag: string, content: string, mediaType?: string): string;
   blob(data: Buffer): string;
-  fault: ((call: Call) => { status: number; headers?: Record<string, string>; body?: string } | 'hang-up' | undefined) | undefined;
+  fault: ((call: Call) => { status: number; headers?: Record<string, string>; body?: string | Buffer } | 'hang-up' | undefined) | undefined;
   /** Serve wrong bytes for this manifest digest. */
   corrupt: Set<string>;
   /** No token needed (a registry open to anonymous pulls, like a public mirror). */

@@ -10,9 +10,10 @@ import { FsObjectStore } from '../src/cache/object-store.js';
 import { ManifestCache } from '../src/cache/manifest-cache.js';
 import { FillCoordinator } from '../src/cache/fill-coordinator.js';
 import { SpaceGuard } from '../src/cache/space-guard.js';
-import { UpstreamRegistry } from '../src/upstream/upstream-registry.js';
+import type { UpstreamRegistry } from '../src/upstream/upstream-registry.js';
 import { RepositoryLinks } from '../src/cache/repository-links.js';
 import { FallbackRegistry } from '../src/upstream/fallback-registry.js';
+import { AccessMemo } from '../src/cache/access-memo.js';
 import { OCI_INDEX, OCI_MANIFEST, startFakeRegistry, type FakeRegistry } from './fake-registry.js';
 import { upstreamAt, readAll } from './servers.js';
 
@@ -106,4 +107,34 @@ describe('fallback mirrors', () => {
     ).rejects.toMatchObject({ code: 'BLOB_UNKNOWN' });
     expect(fallback.calls).toEqual([]);
   });
+});
+
+test('a fallback’s answer is not the primary accepting a client: private cached content stays private', async () => {
+  const access = new AccessMemo();
+  const objects = new FsObjectStore(join(root, 'meta'), store.tmpDir);
+  const guarded = new CachedRegistry({
+    registry: 'docker.io',
+    upstream: new FallbackRegistry(upstreamOf(primary), [upstreamOf(fallback)]),
+    store,
+    fills: new FillCoordinator({ spoolDir: store.tmpDir, store, space: new SpaceGuard({ dir: store.tmpDir, marginBytes: 0 }) }),
+    manifests: new ManifestCache(objects),
+    links: new RepositoryLinks(objects),
+    access,
+    tagFreshnessMs: 60_000,
+    maxStaleMs: 0,
+  });
+  const data = randomBytes(10_000);
+  const blob = primary.blob(data);
+  fallback.blob(data);
+  expect(
+    (await readAll((await guarded.blob({ repo: 'private/app', digest: blob, method: 'GET', authorization: 'Bearer alice' })).body)).equals(
+      data,
+    ),
+  ).toBe(true);
+  primary.fault = () => 'hang-up';
+  fallback.open = true;
+  await expect(guarded.blob({ repo: 'private/app', digest: blob, method: 'GET', authorization: 'Bearer anon-2' })).rejects.toMatchObject({
+    code: 'UNAVAILABLE',
+  });
+  expect(access.isAllowed('Bearer anon-2', 'docker.io', 'private/app')).toBe(false);
 });

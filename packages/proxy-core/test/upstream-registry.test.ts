@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { UpstreamRegistry } from '../src/upstream/upstream-registry.js';
+import type { UpstreamRegistry } from '../src/upstream/upstream-registry.js';
 import { RegistryError, UpstreamAuthError } from '../src/errors.js';
 import { readAll, serve, type TestServer, upstreamAt } from './servers.js';
 
