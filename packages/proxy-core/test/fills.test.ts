@@ -3,19 +3,23 @@
  * readers → exactly one upstream GET, everyone fed as bytes arrive, failures abort all.
  */
 import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type http from 'node:http';
+import { S3Client } from '@aws-sdk/client-s3';
 import { FsBlobStore } from '../src/cache/fs-blob-store.js';
-import { FillCoordinator } from '../src/cache/fill-coordinator.js';
+import { S3BlobStore } from '../src/cache/s3-blob-store.js';
+import type { BlobStore } from '../src/cache/blob-store.js';
+import { FillCoordinator, type Acquired, type FillCoordinatorOptions } from '../src/cache/fill-coordinator.js';
 import { SpaceGuard } from '../src/cache/space-guard.js';
 import { baseFetcher } from '../src/fetch/base-fetcher.js';
 import type { RegistryResponse } from '../src/registry-source.js';
 import { pickHeaders } from '../src/registry-source.js';
 import { digestOf } from './blob-store-contract.js';
-import { readAll, serve, type TestServer, LOOPBACK } from './servers.js';
+import { readAll, serve, type TestServer, LOOPBACK, upstreamAt } from './servers.js';
+import { startFakeRegistry } from './fake-registry.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -58,13 +62,14 @@ async function trickle(data: Buffer, options: { corruptAt?: number; cutAt?: numb
   };
 }
 
-async function setup() {
+async function setup(options: Partial<FillCoordinatorOptions> = {}) {
   const root = mkdtempSync(join(tmpdir(), 'docxy-fills-'));
   dirs.push(root);
   const store = new FsBlobStore({ root, maxSize: 1 << 30 });
   await store.cleanup();
-  const fills = new FillCoordinator({ spoolDir: store.tmpDir, store, space: new SpaceGuard({ dir: store.tmpDir, marginBytes: 0 }) });
-  return { root, store, fills };
+  const space = options.space ?? new SpaceGuard({ dir: store.tmpDir, marginBytes: 0 });
+  const fills = new FillCoordinator({ spoolDir: store.tmpDir, store, space, ...options });
+  return { root, store, space, fills };
 }
 
 function opener(url: string): () => Promise<RegistryResponse> {
@@ -226,5 +231,162 @@ describe('no room to spool', () => {
     if (acquired.kind !== 'direct') return;
     expect((await readAll(acquired.response.body)).equals(data)).toBe(true);
     expect(await store.stat(digestOf(data))).toBeUndefined();
+  });
+});
+
+describe("one client's failure is not everyone's", () => {
+  test('when the request that started a fill is refused, the callers waiting on it fetch for themselves', async () => {
+    const registry = await startFakeRegistry();
+    servers.push(registry);
+    const data = randomBytes(200_000);
+    const digest = registry.blob(data);
+    const upstream = upstreamAt(registry.url, false);
+    const { fills } = await setup();
+    const openAs = (token: string) => () => upstream.blob({ repo: 'private/app', digest, method: 'GET', authorization: `Bearer ${token}` });
+    // mallory's request (a token the upstream refuses) starts the fill; alice's arrive while it is pending.
+    const mallory = fills.acquire(digest, openAs('mallory'));
+    const alices = [1, 2, 3].map(() => fills.acquire(digest, openAs('alice')));
+    await expect(mallory).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    expect((await Promise.all(alices)).map((a) => a.kind)).toEqual(['none', 'none', 'none']);
+    // Each then fetches for itself (and they coalesce again).
+    const own = await Promise.all(
+      [1, 2, 3].map(async () => {
+        const acquired = await fills.acquire(digest, openAs('alice'));
+        if (acquired.kind !== 'fill') throw new Error(`expected a fill, got ${acquired.kind}`);
+        return readAll(acquired.fill.reader());
+      }),
+    );
+    for (const body of own) expect(body.equals(data)).toBe(true);
+    expect(registry.count('GET', 'blobs')).toBe(2);
+  });
+});
+
+describe('the caps hold under concurrency', () => {
+  /**
+   * `count` distinct cold blobs whose upstream answers reach `acquire` all in the same
+   * tick: the race a burst of cold pulls creates. Each upstream sends its headers (with
+   * `announce` as Content-Length, the real size if not given, none if null) and its first
+   * bytes, then holds the rest until the test ends.
+   */
+  async function burst(count: number, fills: FillCoordinator, announce?: number | null): Promise<Acquired[]> {
+    const blobs = Array.from({ length: count }, () => randomBytes(64 * 1024));
+    const server = await serve((req, res) => {
+      const data = blobs[Number(req.url!.slice(1))]!;
+      const length = announce === null ? {} : { 'content-length': String(announce ?? data.length) };
+      res.writeHead(200, length);
+      res.write(data.subarray(0, 1024));
+    });
+    servers.push(server);
+    let arrived = 0;
+    let allArrived: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (allArrived = resolve));
+    return Promise.all(
+      blobs.map((data, i) =>
+        fills.acquire(digestOf(data), async () => {
+          const response = await opener(`${server.url}/${i}`)();
+          if (++arrived === count) allArrived();
+          await gate;
+          return response;
+        }),
+      ),
+    );
+  }
+
+  const kinds = (all: Acquired[]): string[] => all.map((a) => a.kind).sort();
+
+  test('no more than maxFills fills start, however many cold blobs arrive at once', async () => {
+    const { fills } = await setup({ maxFills: 2 });
+    const acquired = await burst(6, fills);
+    expect(kinds(acquired)).toEqual(['direct', 'direct', 'direct', 'direct', 'fill', 'fill']);
+  });
+
+  test('reservations never add up to more than the free disk', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'docxy-fills-space-'));
+    dirs.push(root);
+    // Room for two and a half blobs of a tenth of the free space each, whatever the disk.
+    const stats = statfsSync(root);
+    const free = stats.bavail * stats.bsize;
+    const announced = Math.floor(free / 10);
+    const space = new SpaceGuard({ dir: root, marginBytes: free - Math.floor(2.5 * announced) });
+    const { fills } = await setup({ space });
+    const acquired = await burst(5, fills, announced);
+    expect(kinds(acquired)).toEqual(['direct', 'direct', 'direct', 'fill', 'fill']);
+    expect(space.reservedBytes).toBe(2 * announced);
+  });
+
+  test('a blob without Content-Length reserves the configured estimate', async () => {
+    const { fills, space } = await setup({ unknownSizeEstimate: 5_000_000 });
+    const [acquired] = await burst(1, fills, null);
+    expect(acquired!.kind).toBe('fill');
+    expect(space.reservedBytes).toBe(5_000_000);
+  });
+
+  test('a blob without Content-Length is not cached when its estimate does not fit', async () => {
+    const { fills, space } = await setup({ unknownSizeEstimate: 2 ** 52 });
+    const [acquired] = await burst(1, fills, null);
+    expect(acquired!.kind).toBe('direct');
+    expect(space.reservedBytes).toBe(0);
+  });
+});
+
+describe('spools never outlive their fill', () => {
+  /** A store whose commit fails: fs with a file where the blob's directory must go; S3 with no server. */
+  const failingStores: Array<[string, (root: string, digest: string) => BlobStore]> = [
+    [
+      'fs',
+      (root, digest) => {
+        mkdirSync(join(root, 'blobs', 'sha256'), { recursive: true });
+        writeFileSync(join(root, 'blobs', 'sha256', digest.slice(7, 9)), 'in the way');
+        return new FsBlobStore({ root, maxSize: 1 << 30 });
+      },
+    ],
+    [
+      'S3',
+      () => {
+        const client = new S3Client({
+          region: 'us-east-1',
+          endpoint: 'http://127.0.0.1:9',
+          forcePathStyle: true,
+          maxAttempts: 1,
+          credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+        });
+        return new S3BlobStore({ client, bucket: 'nowhere' });
+      },
+    ],
+  ];
+
+  test.each(failingStores)('a commit that throws leaves no spool behind (%s store)', async (_name, makeStore) => {
+    const data = randomBytes(300_000);
+    const digest = digestOf(data);
+    const upstream = await trickle(data);
+    upstream.open();
+    const root = mkdtempSync(join(tmpdir(), 'docxy-fills-commit-'));
+    dirs.push(root);
+    const spoolDir = join(root, 'tmp');
+    const store = makeStore(root, digest);
+    const fills = new FillCoordinator({ spoolDir, store, space: new SpaceGuard({ dir: root, marginBytes: 0 }) });
+    await fills.cleanup();
+    const acquired = await fills.acquire(digest, opener(upstream.server.url));
+    if (acquired.kind !== 'fill') throw new Error('expected a fill');
+    const commitError = new Promise((resolve) => acquired.fill.once('commit-error', resolve));
+    // The bytes verified, so the readers still get the whole blob; only caching failed.
+    expect((await readAll(acquired.fill.reader())).equals(data)).toBe(true);
+    await commitError;
+    await acquired.fill.finished;
+    expect(readdirSync(spoolDir)).toEqual([]);
+  });
+
+  test('start-up removes spools a crash left behind, with an S3 store too', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'docxy-fills-crash-'));
+    dirs.push(root);
+    mkdirSync(join(root, 'tmp'));
+    writeFileSync(join(root, 'tmp', 'fill-3f1c0d4e'), 'half a blob');
+    writeFileSync(join(root, 'tmp', 'unrelated'), 'not a spool');
+    const [, makeS3] = failingStores[1]!;
+    const store = makeS3(root, '');
+    const fills = new FillCoordinator({ spoolDir: join(root, 'tmp'), store, space: new SpaceGuard({ dir: root }) });
+    await store.cleanup();
+    await fills.cleanup();
+    expect(readdirSync(join(root, 'tmp'))).toEqual(['unrelated']);
   });
 });

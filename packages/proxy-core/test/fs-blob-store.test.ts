@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from '@jest/globals';
-import { mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +60,43 @@ describe('filesystem store specifics', () => {
     expect(await store.stat(a)).toBeDefined();
     expect((await readAll(reading!)).length).toBe(1000);
     expect(await store.stat(d)).toBeDefined();
+  });
+
+  test('freeBytes frees least recently used blobs when something else filled the disk, whatever maxSize says', async () => {
+    const evicted: string[] = [];
+    // maxSize is far away: only the disk is short.
+    const store = new FsBlobStore({ root: freshDir(), maxSize: 1 << 30, onEvict: (d) => evicted.push(d) });
+    await store.cleanup();
+    const a = await put(store, randomBytes(1000));
+    const b = await put(store, randomBytes(1000));
+    const c = await put(store, randomBytes(1000));
+    const reading = await store.open(a); // a is in use (and now the most recent)
+    expect(await store.freeBytes(1500)).toBe(2000);
+    expect(evicted).toEqual([b, c]);
+    expect(existsSync(store.pathOf(b))).toBe(false);
+    expect(await store.stat(a)).toEqual({ size: 1000 });
+    expect((await readAll(reading!)).length).toBe(1000);
+  });
+
+  test('freeBytes evicts nothing when that much cannot be freed', async () => {
+    const store = new FsBlobStore({ root: freshDir(), maxSize: 1 << 30 });
+    await store.cleanup();
+    const a = await put(store, randomBytes(1000));
+    expect(await store.freeBytes(5000)).toBe(0);
+    expect(await store.stat(a)).toEqual({ size: 1000 });
+  });
+
+  test('a file importFile cannot adopt is removed, not left in tmp', async () => {
+    const root = freshDir();
+    const store = new FsBlobStore({ root, maxSize: 1 << 30 });
+    await store.cleanup();
+    const data = randomBytes(100);
+    const digest = digestOf(data);
+    writeFileSync(join(root, 'blobs', 'sha256', digest.slice(7, 9)), 'a file where the directory must go');
+    const spool = join(store.tmpDir, 'fill-x');
+    writeFileSync(spool, data);
+    await expect(store.importFile(digest, spool, data.length)).rejects.toThrow();
+    expect(readdirSync(store.tmpDir)).toEqual([]);
   });
 
   test('never writes outside its root', () => {

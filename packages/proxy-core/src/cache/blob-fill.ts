@@ -43,7 +43,6 @@ export class BlobFill extends EventEmitter {
   readonly finished: Promise<void>;
   private readers = 0;
   private readHandle: FileHandle | undefined;
-  private spoolRemoved = false;
   /** Set after commit (or failure) completes; the spool handle may close only then. */
   private ended = false;
   /**
@@ -69,7 +68,14 @@ export class BlobFill extends EventEmitter {
   /** Opens the spool and starts copying the upstream body into it. */
   static async start(options: FillOptions): Promise<BlobFill> {
     const writeHandle = await open(options.spoolPath, 'w');
-    const readHandle = await open(options.spoolPath, 'r');
+    let readHandle: FileHandle;
+    try {
+      readHandle = await open(options.spoolPath, 'r');
+    } catch (err) {
+      await writeHandle.close().catch(() => {});
+      await unlink(options.spoolPath).catch(() => {});
+      throw err;
+    }
     const fill = new BlobFill(options, writeHandle, readHandle);
     void fill.run();
     return fill;
@@ -93,7 +99,6 @@ export class BlobFill extends EventEmitter {
       this.state = 'verified';
       this.emit('progress');
       await this.options.commit(this.options.spoolPath, this.written).catch((err: unknown) => this.emit('commit-error', err));
-      this.spoolRemoved = true; // committed: the store owns (or removed) the spool now
     } catch (err) {
       this.options.body.destroy();
       await this.writeHandle.close().catch(() => {});
@@ -101,10 +106,10 @@ export class BlobFill extends EventEmitter {
       this.state = 'failed';
       this.emit('progress');
     } finally {
-      if (!this.spoolRemoved) {
-        this.spoolRemoved = true;
-        await unlink(this.options.spoolPath).catch(() => {});
-      }
+      // Whatever happened, the spool must not outlive the fill: a successful commit moved
+      // it away (ENOENT here), but a commit that threw may have left it where it was.
+      // Readers still attached keep reading through their open handle.
+      await unlink(this.options.spoolPath).catch(() => {});
       this.ended = true;
       this.emit('end');
       await this.releaseReadHandle();

@@ -3,21 +3,30 @@
  * upstream GET; everyone who arrives before the fill ends attaches to it. When there
  * is no room to spool (or too many fills run), the first asker gets the upstream
  * response straight through and later askers fetch their own: serving beats caching.
+ *
+ * The caps hold under concurrency: a fill's slot is taken before its first await, and
+ * its disk reservation is checked and taken in one synchronous step (see SpaceGuard).
  */
 import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BlobFill } from './blob-fill.js';
 import type { BlobStore } from './blob-store.js';
 import type { SpaceGuard } from './space-guard.js';
 import type { RegistryResponse } from '../registry-source.js';
 
+/** Spool files are named `fill-<uuid>` in the spool directory. */
+const SPOOL_PREFIX = 'fill-';
+
 export interface FillCoordinatorOptions {
   spoolDir: string;
   store: BlobStore;
   space: SpaceGuard;
-  /** Frees room in the store when spooling would not fit; returns bytes freed. */
+  /** Frees at least `bytes` in the store when spooling would not fit; returns bytes freed. */
   makeRoom?: (bytes: number) => Promise<number>;
   maxFills?: number;
+  /** Disk reserved for a blob whose upstream sent no Content-Length. Default 1 GiB. */
+  unknownSizeEstimate?: number;
   log?: (level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string) => void;
 }
 
@@ -28,17 +37,31 @@ export type Acquired =
   /** Not cached, and the response went to another caller: fetch your own. */
   | { kind: 'none' };
 
+type Release = () => void;
+
 export class FillCoordinator {
   private readonly fills = new Map<string, BlobFill>();
   private readonly starting = new Map<string, Promise<BlobFill | undefined>>();
   private readonly maxFills: number;
+  private readonly unknownSizeEstimate: number;
+  /** Fills starting or running: counted from before their upstream GET. */
+  private slots = 0;
 
   constructor(private readonly options: FillCoordinatorOptions) {
     this.maxFills = options.maxFills ?? 64;
+    this.unknownSizeEstimate = options.unknownSizeEstimate ?? 1024 ** 3;
   }
 
   get active(): number {
     return this.fills.size;
+  }
+
+  /** Removes spools left by a crashed run; call at start-up, before any fill (fs and S3 stores alike). */
+  async cleanup(): Promise<void> {
+    await mkdir(this.options.spoolDir, { recursive: true });
+    for (const name of await readdir(this.options.spoolDir)) {
+      if (name.startsWith(SPOOL_PREFIX)) await rm(join(this.options.spoolDir, name), { force: true, recursive: true });
+    }
   }
 
   /** Resolves once every fill running now has ended (used when shutting down). */
@@ -50,21 +73,31 @@ export class FillCoordinator {
     return this.fills.get(digest);
   }
 
-  /** Attaches to the running fill for `digest`, or starts one with `open()` (the upstream GET). */
+  /**
+   * Attaches to the running fill for `digest`, or starts one with `open()` (the upstream GET).
+   * Only the caller whose `open()` ran sees its rejection: that failure may be its own (its
+   * token, its repository), so callers who were waiting on it get `none` and fetch for themselves.
+   */
   async acquire(digest: string, open: () => Promise<RegistryResponse>): Promise<Acquired> {
     const running = this.fills.get(digest);
     if (running) return { kind: 'fill', fill: running };
     const pending = this.starting.get(digest);
     if (pending) {
-      const fill = await pending;
+      const fill = await pending.catch(() => undefined);
       return fill ? { kind: 'fill', fill } : { kind: 'none' };
     }
+    const slot = this.takeSlot(digest);
     let direct: RegistryResponse | undefined;
     const start = (async (): Promise<BlobFill | undefined> => {
-      const response = await open();
-      const fill = await this.startFill(digest, response);
-      if (!fill) direct = response;
-      return fill;
+      let fill: BlobFill | undefined;
+      try {
+        const response = await open();
+        fill = slot ? await this.startFill(digest, response, slot) : undefined;
+        if (!fill) direct = response;
+        return fill;
+      } finally {
+        if (!fill) slot?.();
+      }
     })();
     this.starting.set(digest, start);
     try {
@@ -75,25 +108,40 @@ export class FillCoordinator {
     }
   }
 
-  private async startFill(digest: string, response: RegistryResponse): Promise<BlobFill | undefined> {
-    const length = response.headers['content-length'];
-    const size = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
-    if (response.status !== 200 || !response.body) return undefined;
-    if (this.fills.size >= this.maxFills) {
-      this.options.log?.('warn', { digest, active: this.fills.size }, 'too many concurrent fills: serving uncached');
+  /** A fill slot, taken synchronously; undefined when maxFills are starting or running. */
+  private takeSlot(digest: string): Release | undefined {
+    if (this.slots >= this.maxFills) {
+      this.options.log?.('warn', { digest, active: this.slots }, 'too many concurrent fills: serving uncached');
       return undefined;
     }
-    const need = size ?? 0;
-    let release = await this.options.space.tryReserve(need);
-    if (!release && this.options.makeRoom) {
-      await this.options.makeRoom(need);
-      release = await this.options.space.tryReserve(need);
-    }
+    this.slots++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.slots--;
+    };
+  }
+
+  /** Room on disk for `bytes`, freeing some in the store when something else filled the disk. */
+  private async reserve(bytes: number): Promise<Release | undefined> {
+    const { space, makeRoom } = this.options;
+    const release = space.tryReserve(bytes);
+    if (release || !makeRoom) return release;
+    await makeRoom(bytes - space.available());
+    return space.tryReserve(bytes);
+  }
+
+  private async startFill(digest: string, response: RegistryResponse, slot: Release): Promise<BlobFill | undefined> {
+    if (response.status !== 200 || !response.body) return undefined;
+    const length = response.headers['content-length'];
+    const size = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
+    const release = await this.reserve(size ?? this.unknownSizeEstimate);
     if (!release) {
       this.options.log?.('warn', { digest, size }, 'no disk space to cache this blob: serving it uncached');
       return undefined;
     }
-    const spoolPath = join(this.options.spoolDir, `fill-${randomUUID()}`);
+    const spoolPath = join(this.options.spoolDir, `${SPOOL_PREFIX}${randomUUID()}`);
     let fill: BlobFill;
     try {
       fill = await BlobFill.start({
@@ -111,7 +159,8 @@ export class FillCoordinator {
     this.fills.set(digest, fill);
     fill.on('commit-error', (err: Error) => this.options.log?.('error', { digest, err: err.message }, 'verified blob could not be stored'));
     void fill.finished.then(() => {
-      release!();
+      release();
+      slot();
       this.fills.delete(digest);
       if (fill.state === 'failed')
         this.options.log?.('warn', { digest, err: fill.error?.message, written: fill.written }, 'blob fill failed: nothing cached');

@@ -121,10 +121,16 @@ export class FsBlobStore implements BlobStore {
     };
   }
 
+  /** Renames the verified file into place; a file that cannot be adopted is removed, not left in tmp. */
   async importFile(digest: string, path: string, size: number): Promise<void> {
     const target = this.pathOf(digest);
-    await mkdir(join(target, '..'), { recursive: true });
-    await rename(path, target);
+    try {
+      await mkdir(join(target, '..'), { recursive: true });
+      await rename(path, target);
+    } catch (err) {
+      await unlink(path).catch(() => {});
+      throw err;
+    }
     this.index.add(digest, size);
     await this.evict();
   }
@@ -134,12 +140,27 @@ export class FsBlobStore implements BlobStore {
     await unlink(this.pathOf(digest)).catch(() => {});
   }
 
-  /** Evicts least-recently-used blobs until the total is within maxSize (or `extra` more room). */
-  async evict(extra = 0): Promise<number> {
-    const over = this.index.total + extra - this.options.maxSize;
-    if (over <= 0) return 0;
+  /** Evicts least-recently-used blobs until the total is within maxSize. */
+  async evict(): Promise<number> {
+    const over = this.index.total - this.options.maxSize;
+    return over > 0 ? this.evictAll(this.index.victims(over)) : 0;
+  }
+
+  /**
+   * Frees at least `bytes` of disk by evicting least-recently-used blobs (never one being
+   * read), whatever maxSize says: for when something else filled the disk. Evicts nothing
+   * when that much cannot be freed, so one blob too big for the disk never empties the cache.
+   */
+  async freeBytes(bytes: number): Promise<number> {
+    if (bytes <= 0) return 0;
+    const victims = this.index.victims(bytes);
+    const freeable = victims.reduce((sum, digest) => sum + (this.index.sizeOf(digest) ?? 0), 0);
+    return freeable < bytes ? 0 : this.evictAll(victims);
+  }
+
+  private async evictAll(digests: string[]): Promise<number> {
     let freed = 0;
-    for (const digest of this.index.victims(over)) {
+    for (const digest of digests) {
       const size = this.index.sizeOf(digest) ?? 0;
       await this.delete(digest);
       freed += size;

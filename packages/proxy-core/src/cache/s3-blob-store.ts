@@ -174,16 +174,18 @@ export class S3BlobStore implements BlobStore {
     };
   }
 
-  /** Uploads a verified spool file (hashing it again on the way), then removes it. */
+  /** Uploads a verified spool file (hashing it again on the way), then removes it, uploaded or not. */
   async importFile(digest: string, path: string, size: number): Promise<void> {
-    const writer = await this.write(digest, size);
+    let writer: BlobWriter | undefined;
     try {
+      writer = await this.write(digest, size);
+      const { stream } = writer;
       for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
-        if (!writer.stream.write(chunk)) await new Promise((resolve) => writer.stream.once('drain', resolve));
+        if (!stream.write(chunk)) await new Promise((resolve) => stream.once('drain', resolve));
       }
       await writer.commit();
     } catch (err) {
-      await writer.abort();
+      await writer?.abort();
       throw err;
     } finally {
       await unlink(path).catch(() => {});
