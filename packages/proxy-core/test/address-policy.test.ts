@@ -1,8 +1,10 @@
 /** SSRF guard: no upstream answer, redirect or DNS name leads the proxy to a forbidden address. */
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { isBlockedAddress } from '../src/net/address-policy.js';
+import { AddressRefusedError, isBlockedAddress, urlHostKind } from '../src/net/address-policy.js';
 import { baseFetcher } from '../src/fetch/base-fetcher.js';
 import { withRedirects } from '../src/fetch/redirects.js';
+import { withRetry } from '../src/fetch/retry.js';
+import type { Fetcher } from '../src/fetch/types.js';
 import { UpstreamUnavailableError } from '../src/errors.js';
 import { serve, type TestServer } from './servers.js';
 
@@ -44,7 +46,10 @@ describe('the fetcher never connects to a forbidden address', () => {
     const err = await baseFetcher({ addressPolicy: { allowPrivate: true } })({ url: new URL(url), method: 'GET', headers: {} }).catch(
       (e: unknown) => e,
     );
-    expect(err).toBeInstanceOf(UpstreamUnavailableError);
+    // Not an UpstreamUnavailableError: that would be retried as if the upstream were down.
+    expect(err).toBeInstanceOf(AddressRefusedError);
+    expect(err).not.toBeInstanceOf(UpstreamUnavailableError);
+    expect(err).toMatchObject({ code: 'UNAVAILABLE', status: 502 });
     expect((err as Error).message).toContain('address not allowed');
   });
 
@@ -69,5 +74,59 @@ describe('the fetcher never connects to a forbidden address', () => {
       (e: unknown) => e,
     );
     expect((err as Error).message).toContain('address not allowed');
+  });
+});
+
+describe('a refusal by the address policy', () => {
+  let server: TestServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+  });
+
+  test.each([
+    ['a loopback IP literal', '127.0.0.1'],
+    ['a name resolving to loopback', 'localhost'],
+  ])('of %s fails at once (no retry) and names the host and the setting', async (_name, host) => {
+    server = await serve((_req, res) => res.end('reached'));
+    const port = new URL(server.url).port;
+    const base = baseFetcher();
+    let attempts = 0;
+    const counted: Fetcher = (request) => {
+      attempts++;
+      return base(request);
+    };
+    const fetcher = withRetry(counted, { retries: 3, baseDelayMs: 1 });
+    const err = await fetcher({ url: new URL(`http://${host}:${port}/v2/`), method: 'GET', headers: {} }).catch((e: unknown) => e);
+    expect(attempts).toBe(1);
+    expect(err).toMatchObject({ code: 'UNAVAILABLE', status: 502 });
+    expect((err as Error).message).toContain(`${host}:${port}`);
+    expect((err as Error).message).toContain('upstream.allowPrivateNetworks');
+    expect(server.requests).toHaveLength(0);
+  });
+
+  test('of a metadata address says no setting allows it', async () => {
+    const err = await baseFetcher({ addressPolicy: { allowPrivate: true } })({
+      url: new URL('http://169.254.169.254/latest/'),
+      method: 'GET',
+      headers: {},
+    }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(
+      /169\.254\.169\.254: address not allowed \(a link-local or cloud metadata address, refused even with upstream\.allowPrivateNetworks\)/,
+    );
+  });
+});
+
+describe('what a configured URL is known to be, without DNS', () => {
+  test.each([
+    ['http://127.0.0.1:5000', 'private'],
+    ['http://10.0.0.7', 'private'],
+    ['http://[::1]:5000', 'private'],
+    ['http://localhost:5000', 'private'],
+    ['http://registry.localhost', 'private'],
+    ['http://169.254.169.254', 'forbidden'],
+    ['https://registry-1.docker.io', 'public'],
+    ['https://93.184.216.34', 'public'],
+  ])('%s is %s', (url, kind) => {
+    expect(urlHostKind(new URL(url))).toBe(kind);
   });
 });

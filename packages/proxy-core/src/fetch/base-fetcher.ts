@@ -7,7 +7,7 @@ import fetch, { type Response } from 'node-fetch';
 import { PassThrough, type Readable } from 'node:stream';
 import { UpstreamUnavailableError } from '../errors.js';
 import { createAgents } from './timed-agent.js';
-import { guardedLookup, isBlockedUrl, type AddressPolicy } from '../net/address-policy.js';
+import { AddressRefusedError, guardedLookup, isBlockedUrl, type AddressPolicy } from '../net/address-policy.js';
 import type { FetchRequest, FetchResponse, Fetcher } from './types.js';
 
 export interface BaseFetcherOptions {
@@ -79,8 +79,7 @@ export function baseFetcher(options: Partial<BaseFetcherOptions> = {}): Fetcher 
   return async (request: FetchRequest): Promise<FetchResponse> => {
     const controller = new AbortController();
     // IP literals skip DNS lookup, so the address policy is applied to them here.
-    if (isBlockedUrl(request.url, opts.addressPolicy))
-      throw new UpstreamUnavailableError(`refusing to connect to ${request.url.hostname}: address not allowed`, 'network');
+    if (isBlockedUrl(request.url, opts.addressPolicy)) throw AddressRefusedError.forLiteral(request.url, opts.addressPolicy);
     const onOuterAbort = (): void => controller.abort(request.signal?.reason);
     if (request.signal?.aborted) onOuterAbort();
     request.signal?.addEventListener('abort', onOuterAbort, { once: true });
@@ -104,8 +103,7 @@ export function baseFetcher(options: Partial<BaseFetcherOptions> = {}): Fetcher 
       const reason: unknown = controller.signal.reason;
       if (reason instanceof UpstreamUnavailableError) throw reason;
       if (request.signal?.aborted) throw err;
-      if (isBlocked(err))
-        throw new UpstreamUnavailableError(`refusing to connect to ${request.url.hostname}: address not allowed`, 'network', err);
+      if (isBlocked(err)) throw new AddressRefusedError(request.url.host, 'resolved', opts.addressPolicy);
       if (isTimeoutCode(err)) throw new UpstreamUnavailableError(`connect to ${request.url.host} timed out`, 'connect', err);
       throw new UpstreamUnavailableError(`upstream ${request.url.host} unreachable`, 'network', err);
     } finally {

@@ -51,7 +51,8 @@ export function withRetry(next: Fetcher, options: RetryOptions = {}): Fetcher {
         discard(response);
         await sleep(delay, request.signal);
       } catch (err) {
-        // Connect/idle timeouts and resets are worth another try; a caller's abort is not.
+        // Connect/idle timeouts and resets are worth another try; a caller's abort is not, nor
+        // a refusal by the address policy (AddressRefusedError): that is configuration.
         if (last || request.signal?.aborted || !(err instanceof UpstreamUnavailableError)) throw err;
         await sleep(Math.min(cap, base * 2 ** attempt), request.signal);
       }
