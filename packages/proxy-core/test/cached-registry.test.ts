@@ -337,4 +337,19 @@ describe('trust', () => {
     upstream.fault = serve(wrong);
     await expect(readAll((await ranged()).body)).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
   });
+
+  test('a manifest by sha512 digest is verified with sha512, then cached', async () => {
+    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, layers: [] }));
+    const digest = `sha512:${createHash('sha512').update(manifest).digest('hex')}`;
+    const serve = (bytes: Buffer) => (c: { path: string }) =>
+      c.path.includes(`/manifests/${digest}`)
+        ? { status: 200, headers: { 'content-type': OCI_MANIFEST, 'content-length': String(bytes.length) }, body: bytes }
+        : undefined;
+    upstream.fault = serve(Buffer.concat([manifest, Buffer.from(' ')]));
+    await expect(registry.manifest(req(digest))).rejects.toMatchObject({ code: 'DIGEST_INVALID', status: 502 });
+    upstream.fault = serve(manifest);
+    expect(await body(await registry.manifest(req(digest)))).toBe(manifest.toString());
+    upstream.fault = () => 'hang-up';
+    expect(await body(await registry.manifest(req(digest)))).toBe(manifest.toString());
+  });
 });

@@ -84,3 +84,24 @@ describe('token auth with operator accounts', () => {
     expect(registry.requests.length).toBe(before);
   });
 });
+
+test('a token answer over 1 MiB is an upstream error, not a truncated token', async () => {
+  const tokens = await serve((_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: 't'.repeat(1.5 * 1024 * 1024) })),
+  );
+  const registry = await serve((req, res) => {
+    if (req.url === '/v2/') return res.writeHead(401, { 'www-authenticate': `Bearer realm="${tokens.url}/token",service="svc"` }).end();
+    res.writeHead(200).end();
+  });
+  servers.push(tokens, registry);
+  const base = baseFetcher(LOOPBACK);
+  const discovery = new RealmDiscovery(
+    { name: 'docker.io', url: new URL(registry.url), trustedRealms: [`${tokens.url}/token`], libraryPrefix: true },
+    base,
+  );
+  const fetcher = withTokenAuth(base, { discovery, accounts: new AccountPool([]), tokenFetcher: base });
+  await expect(fetcher(get(`${registry.url}/v2/library/redis/manifests/latest`))).rejects.toMatchObject({
+    code: 'UNAVAILABLE',
+    message: 'upstream token service answer exceeds 1048576 bytes',
+  });
+});

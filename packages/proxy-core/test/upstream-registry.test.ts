@@ -53,6 +53,16 @@ describe('upstream errors become registry errors', () => {
   });
 });
 
+describe('error bodies', () => {
+  test('an error body over 64 KiB is reported as such, not parsed from a truncated copy', async () => {
+    const huge = JSON.stringify({ errors: [{ code: 'DENIED', message: 'x'.repeat(70 * 1024) }] });
+    const registry = await registryAnswering((_req, res) => res.writeHead(403, { 'content-type': 'application/json' }).end(huge));
+    const err = (await registry.blob({ repo: 'library/redis', digest: DIGEST, method: 'GET' }).catch((e: unknown) => e)) as RegistryError;
+    expect(err.status).toBe(403);
+    expect(err.message).toBe('upstream answered 403 (its error body exceeds 65536 bytes)');
+  });
+});
+
 describe('requests upstream', () => {
   test('HEAD stays HEAD; Accept, Range, If-* and the client token are forwarded; only allowlisted headers return', async () => {
     const registry = await registryAnswering((_req, res) =>
