@@ -5,7 +5,15 @@
  * (`/v2/ghcr.io/owner/img/...`), else the default registry. A name that maps to no
  * configured registry is NAME_UNKNOWN: nothing a client sends names a host to fetch from.
  */
-import { RegistryError, assertName, withLibraryPrefix, type RegistrySource, type TokenRelay, type UpstreamConfig } from '@docxy/proxy-core';
+import {
+  RegistryError,
+  assertName,
+  splitRegistryHost,
+  withLibraryPrefix,
+  type RegistrySource,
+  type TokenRelay,
+  type UpstreamConfig,
+} from '@docxy/proxy-core';
 
 export interface RoutedRegistry {
   upstream: UpstreamConfig;
@@ -61,21 +69,31 @@ export class RegistryRouter {
     return name === undefined ? this.default : this.lookup(name, '');
   }
 
+  /**
+   * The registry a client's login on this Host belongs to: a host alias's registry, else
+   * the default. Clients keep credentials per host they talk to, so the Host is what
+   * says whose credentials they are; `?ns=` is not (containerd sends the same mirror
+   * credentials for every namespace it routes through the mirror).
+   */
+  loginRegistry(hints: RouteHints): RoutedRegistry {
+    const alias = hints.host ? this.aliases.get(hints.host.toLowerCase()) : undefined;
+    return alias === undefined ? this.default : this.lookup(alias, '');
+  }
+
   resolve(clientName: string, hints: RouteHints = {}): Route {
-    assertName(clientName);
     const hinted = this.hinted(hints);
+    // Without a hint, a first segment that is a host (`ghcr.io`, `localhost:5000`) names the
+    // registry. With one, it may only repeat the hinted registry: the challenge's scope names
+    // the registry (`ghcr.io/owner/img`), and a token request on an alias host must map it
+    // to the same repository as the request that was challenged.
     let registryName = hinted ?? this.defaultName;
     let name = clientName;
-    if (hinted === undefined) {
-      const slash = clientName.indexOf('/');
-      const first = slash > 0 ? clientName.slice(0, slash) : '';
-      // Only a segment that looks like a host (has a dot or port) can name a registry;
-      // `library/redis` and `owner/img` stay on the default registry.
-      if (/[.:]/.test(first) || first === 'localhost') {
-        registryName = first;
-        name = clientName.slice(slash + 1);
-      }
+    const split = hinted === undefined || clientName.startsWith(`${hinted}/`) ? splitRegistryHost(clientName) : undefined;
+    if (split?.host !== undefined) {
+      registryName = hinted ?? split.host;
+      name = split.repository;
     }
+    assertName(name);
     const registry = this.lookup(registryName, clientName);
     const upstreamName = registry.upstream.libraryPrefix ? withLibraryPrefix(name) : name;
     return { registry, upstreamName: assertName(upstreamName) };

@@ -23,6 +23,35 @@ export function assertName(name: string): string {
   return name;
 }
 
+/**
+ * A registry host as the first segment of a client's name: `ghcr.io`, `localhost:5000`,
+ * `registry.local:8443` (distribution's `domain` grammar, lower case; a config key names
+ * registries the same way). Only a segment with a dot or a port, or `localhost`, is a host:
+ * `library/redis` and `owner/img` are repository paths.
+ */
+const DOMAIN_COMPONENT = '[a-z0-9](?:[a-z0-9-]*[a-z0-9])?';
+const REGISTRY_HOST_RE = new RegExp(`^${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0-9]{1,5})?$`);
+
+function looksLikeHost(segment: string): boolean {
+  return segment.includes('.') || segment.includes(':') || segment === 'localhost';
+}
+
+/**
+ * Splits `<registry host>/<repository>` when the first segment is a host. The repository
+ * part is checked against the name grammar; the whole string is not (a port's `:` is
+ * not allowed in a repository name). Throws NAME_INVALID for anything else.
+ */
+export function splitRegistryHost(name: string): { host?: string; repository: string } {
+  const slash = name.indexOf('/');
+  const first = slash > 0 ? name.slice(0, slash) : '';
+  if (first && looksLikeHost(first)) {
+    if (!REGISTRY_HOST_RE.test(first))
+      throw new RegistryError('NAME_INVALID', 'invalid registry host', { detail: { name: name.slice(0, MAX_NAME_LENGTH) } });
+    return { host: first, repository: assertName(name.slice(slash + 1)) };
+  }
+  return { repository: assertName(name) };
+}
+
 export function isDigest(ref: string): boolean {
   if (!DIGEST_RE.test(ref)) return false;
   const [algorithm, hex] = ref.split(':') as [string, string];

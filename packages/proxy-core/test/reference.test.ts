@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { isDigest, isValidName, parseManifestReference, withLibraryPrefix } from '../src/reference.js';
+import { isDigest, isValidName, parseManifestReference, splitRegistryHost, withLibraryPrefix } from '../src/reference.js';
 import { RegistryError } from '../src/errors.js';
 
 describe('repository names', () => {
@@ -21,6 +21,29 @@ describe('repository names', () => {
     ['a'.repeat(255), true],
     ['a'.repeat(256), false],
   ])('%s → %s', (name, ok) => expect(isValidName(name)).toBe(ok));
+});
+
+describe('registry host prefixes', () => {
+  test.each([
+    ['ghcr.io/owner/img', { host: 'ghcr.io', repository: 'owner/img' }],
+    ['localhost:5000/x', { host: 'localhost:5000', repository: 'x' }],
+    ['registry.local:8443/a/b', { host: 'registry.local:8443', repository: 'a/b' }],
+    ['localhost/x', { host: 'localhost', repository: 'x' }],
+    ['library/redis', { repository: 'library/redis' }],
+    ['redis', { repository: 'redis' }],
+    ['a.b', { repository: 'a.b' }],
+  ])('%s splits', (name, parts) => expect(splitRegistryHost(name)).toEqual(parts));
+
+  test.each([
+    'localhost:5000/X',
+    'localhost:5000/',
+    'localhost:5000/a:b',
+    'host:port/x',
+    'a..b/x',
+    '-a.b/x',
+    'a.b:123456/x',
+    'localhost:5000',
+  ])('%s is NAME_INVALID', (name) => expect(() => splitRegistryHost(name)).toThrow(expect.objectContaining({ code: 'NAME_INVALID' })));
 });
 
 describe('digests', () => {

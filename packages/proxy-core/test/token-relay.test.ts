@@ -44,13 +44,13 @@ describe('token relay', () => {
       ['account', 'bob'],
       ['evil', '1'],
     ]);
-    const answer = await relay.relay({ method: 'GET', params, authorization: 'Basic Ym9iOnB3', mapName });
+    const answer = await relay.relay({ method: 'GET', params, authorization: 'Basic Ym9iOnB3', mapName, sendCredentials: true });
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.body.toString())).toEqual({ token: 't', expires_in: 300 });
     const seen = tokens.requests[0]!;
     expect(seen.url).toBe('/token?service=upstream-svc&scope=repository%3Alibrary%2Fredis%3Apull&account=bob');
     expect(seen.headers.authorization).toBe('Basic Ym9iOnB3');
-    await relay.relay({ method: 'GET', params, authorization: 'Bearer not-forwarded', mapName });
+    await relay.relay({ method: 'GET', params, authorization: 'Bearer not-forwarded', mapName, sendCredentials: true });
     expect(tokens.requests[1]!.headers.authorization).toBeUndefined();
     // The realm was discovered once and remembered.
     expect(registry.requests).toHaveLength(1);
@@ -69,7 +69,7 @@ describe('token relay', () => {
       scope: 'repository:a:pull repository:b/c:pull',
       service: 'x',
     });
-    await relay.relay({ method: 'POST', params, mapName });
+    await relay.relay({ method: 'POST', params, mapName, sendCredentials: true });
     expect(tokens.requests[0]!.method).toBe('POST');
     expect(Object.fromEntries(new URLSearchParams(bodies[0]))).toEqual({
       service: 'upstream-svc',
@@ -81,13 +81,44 @@ describe('token relay', () => {
     });
   });
 
+  test('credentials of another registry are not relayed: the request becomes an anonymous GET', async () => {
+    const { tokens, relay, bodies } = await setup(
+      (t) => `${t}/token`,
+      (t) => [`${t}/token`],
+    );
+    const params = new URLSearchParams({
+      grant_type: 'password',
+      username: 'u',
+      password: 'p',
+      refresh_token: 'r',
+      access_type: 'offline',
+      client_id: 'c',
+      scope: 'repository:a:pull',
+      service: 'x',
+    });
+    await relay.relay({ method: 'POST', params, authorization: 'Basic Ym9iOnB3', mapName, sendCredentials: false });
+    await relay.relay({ method: 'GET', params, authorization: 'Basic Ym9iOnB3', mapName, sendCredentials: false });
+    for (const seen of tokens.requests) {
+      expect(seen.method).toBe('GET');
+      expect(seen.headers.authorization).toBeUndefined();
+      expect(seen.url).toBe('/token?service=upstream-svc&scope=repository%3Alibrary%2Fa%3Apull&client_id=c');
+    }
+    expect(bodies).toEqual(['', '']);
+  });
+
   test('an untrusted realm is refused and never contacted', async () => {
     const { tokens, relay } = await setup(
       (t) => `${t}/token`,
       () => [],
     );
     const err = await relay
-      .relay({ method: 'GET', params: new URLSearchParams('scope=repository:a:pull'), authorization: 'Basic eDp5', mapName })
+      .relay({
+        method: 'GET',
+        params: new URLSearchParams('scope=repository:a:pull'),
+        authorization: 'Basic eDp5',
+        mapName,
+        sendCredentials: true,
+      })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RegistryError);
     expect((err as RegistryError).code).toBe('UNAVAILABLE');

@@ -10,6 +10,7 @@ import { RegistryError, parseScope, type TokenRequest } from '@docxy/proxy-core'
 import type { RoutedRegistry } from '../registry-router.js';
 import type { Htpasswd } from './htpasswd.js';
 import type { Access, ProxyTokens, TokenClaims } from './proxy-tokens.js';
+import { unwrapToken, wrapTokenAnswer } from './registry-token.js';
 
 export interface TokenAnswer {
   status: number;
@@ -17,26 +18,54 @@ export interface TokenAnswer {
   body: Buffer;
 }
 
+/** A token request as the client sent it; the mirror decides scopes and credentials. */
+export type ClientTokenRequest = Omit<TokenRequest, 'mapName' | 'sendCredentials'>;
+
+/** Where a request goes, and whose credentials the client holds. */
+export interface AuthTarget {
+  /** The registry the request (or the token request's scopes) is for. */
+  registry: RoutedRegistry;
+  /** The registry the client's login belongs to (see RegistryRouter.loginRegistry). */
+  login: RoutedRegistry;
+}
+
 export interface ClientAuth {
   /** `GET /v2/`: throws UNAUTHORIZED unless the client presents acceptable credentials. */
-  checkBase(ctx: Context): void;
+  checkBase(ctx: Context): Promise<void>;
   /** A repository request: throws UNAUTHORIZED/DENIED, or returns the Authorization to send upstream. */
-  admit(ctx: Context, scopeName: string): string | undefined;
+  admit(ctx: Context, scopeName: string, target: AuthTarget): Promise<string | undefined>;
   /** `/auth/token`. */
-  token(request: Omit<TokenRequest, 'mapName'>, registry: RoutedRegistry, mapName: TokenRequest['mapName']): Promise<TokenAnswer>;
+  token(request: ClientTokenRequest, target: AuthTarget & { mapName: TokenRequest['mapName'] }): Promise<TokenAnswer>;
 }
 
 export class PassthroughAuth implements ClientAuth {
-  checkBase(ctx: Context): void {
+  async checkBase(ctx: Context): Promise<void> {
     if (!ctx.get('authorization')) throw new RegistryError('UNAUTHORIZED', 'authentication required');
   }
 
-  admit(ctx: Context): string | undefined {
-    return ctx.get('authorization') || undefined;
+  /**
+   * A client's credentials go only to the registry they belong to: a relayed token to the
+   * registry it was issued for, Basic credentials to the registry of the login's Host.
+   * Anything else is not forwarded: the request goes anonymously, and where the upstream
+   * wants more, its 401 becomes the mirror's challenge for this registry's scope.
+   */
+  async admit(ctx: Context, _scopeName: string, target: AuthTarget): Promise<string | undefined> {
+    const header = ctx.get('authorization');
+    if (/^bearer /i.test(header)) {
+      const relayed = unwrapToken(header.slice(7).trim());
+      return relayed?.registry === target.registry.upstream.name ? `Bearer ${relayed.token}` : undefined;
+    }
+    if (/^basic /i.test(header) && target.login === target.registry) return header;
+    return undefined;
   }
 
-  token(request: Omit<TokenRequest, 'mapName'>, registry: RoutedRegistry, mapName: TokenRequest['mapName']): Promise<TokenAnswer> {
-    return registry.tokens.relay({ ...request, mapName });
+  async token(request: ClientTokenRequest, target: AuthTarget & { mapName: TokenRequest['mapName'] }): Promise<TokenAnswer> {
+    const answer = await target.registry.tokens.relay({
+      ...request,
+      mapName: target.mapName,
+      sendCredentials: target.login === target.registry,
+    });
+    return wrapTokenAnswer(target.registry.upstream.name, answer);
   }
 }
 
@@ -60,23 +89,32 @@ export class ProxyAuth implements ClientAuth {
     private readonly anonymous: boolean,
   ) {}
 
-  private claims(ctx: Context): TokenClaims | undefined {
+  /**
+   * The claims of a valid token whose holder may still use the mirror: its user is still
+   * in the htpasswd file (re-read when it changes), or, for an anonymous token, anonymous
+   * access is still on. A removed user's token is refused at once instead of falling back
+   * to the `default` rule for the rest of its life.
+   */
+  private async claims(ctx: Context): Promise<TokenClaims | undefined> {
     const header = ctx.get('authorization');
-    return /^bearer /i.test(header) ? this.tokens.verify(header.slice(7).trim()) : undefined;
+    const claims = /^bearer /i.test(header) ? this.tokens.verify(header.slice(7).trim()) : undefined;
+    if (!claims) return undefined;
+    const stillAdmitted = claims.sub ? ((await this.users?.has(claims.sub)) ?? false) : this.anonymous;
+    return stillAdmitted ? claims : undefined;
   }
 
-  checkBase(ctx: Context): void {
-    if (!this.claims(ctx)) throw new RegistryError('UNAUTHORIZED', 'authentication required');
+  async checkBase(ctx: Context): Promise<void> {
+    if (!(await this.claims(ctx))) throw new RegistryError('UNAUTHORIZED', 'authentication required');
   }
 
-  admit(ctx: Context, scopeName: string): undefined {
-    const claims = this.claims(ctx);
+  async admit(ctx: Context, scopeName: string): Promise<undefined> {
+    const claims = await this.claims(ctx);
     if (!claims || !this.tokens.allows(claims, scopeName, 'pull')) throw new RegistryError('UNAUTHORIZED', 'authentication required');
     ctx.state.user = claims.sub || undefined;
     return undefined;
   }
 
-  async token(request: Omit<TokenRequest, 'mapName'>): Promise<TokenAnswer> {
+  async token(request: ClientTokenRequest): Promise<TokenAnswer> {
     const params = request.params;
     const credentials =
       basicCredentials(request.authorization) ??

@@ -22,7 +22,15 @@ export function errorRenderer(publicUrl: URL) {
       for (const [name, value] of Object.entries(err.headers)) ctx.set(name, value);
       if (err.code === 'UNAUTHORIZED') {
         const upstreamError = err instanceof UpstreamAuthError ? err.challenge?.params.error : undefined;
-        ctx.set('WWW-Authenticate', proxyChallenge({ publicUrl, scope: ctx.state.scope as string | undefined, error: upstreamError }));
+        ctx.set(
+          'WWW-Authenticate',
+          proxyChallenge({
+            publicUrl,
+            scope: ctx.state.scope as string | undefined,
+            ns: ctx.state.ns as string | undefined,
+            error: upstreamError,
+          }),
+        );
       }
       ctx.type = 'application/json';
       ctx.body = err.toJSON();

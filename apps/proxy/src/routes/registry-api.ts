@@ -43,19 +43,21 @@ export function registryApi(router: RegistryRouter, auth: ClientAuth, policy: Ac
       throw new RegistryError('UNSUPPORTED', 'this mirror is pull-only', { headers: { allow: 'GET, HEAD' } });
     }
     if (ctx.path === '/v2/' || ctx.path === '/v2') {
-      auth.checkBase(ctx);
+      await auth.checkBase(ctx);
       ctx.body = {};
       return;
     }
     const parsed = parseV2Path(ctx.path);
     if (!parsed) throw new RegistryError('UNSUPPORTED', 'unknown API path', { status: 404 });
-    const route = router.resolve(parsed.name, routeHints(ctx));
+    const hints = routeHints(ctx);
+    const route = router.resolve(parsed.name, hints);
     // The challenge's scope names the registry when the route is not the default, so the
     // token request (which reaches /auth/token without ?ns= or the alias Host) maps to it.
     const viaDefault = route.registry === router.default && !parsed.name.startsWith(`${route.registry.upstream.name}/`);
     const scopeName = viaDefault ? parsed.name : `${route.registry.upstream.name}/${route.upstreamName}`;
     ctx.state.scope = `repository:${scopeName}:pull`;
-    const authorization = auth.admit(ctx, scopeName);
+    if (hints.ns !== undefined) ctx.state.ns = route.registry.upstream.name;
+    const authorization = await auth.admit(ctx, scopeName, { registry: route.registry, login: router.loginRegistry(hints) });
     takeRequest(ctx, policy);
     policy.rules.check(ctx.state.user as string | undefined, route.registry.upstream.name, route.upstreamName);
     const pace = (response: RegistryResponse): RegistryResponse =>

@@ -2,8 +2,10 @@
  * Passthrough auth: the proxy's `/auth/token` relays a client's token request to the
  * upstream's token service, with `service` set for that upstream and every
  * `repository:` scope mapped to the upstream's name (the `library/` fix-up). The
- * client's Basic credentials go along (that is how a user's own login lifts their
- * quota), and only ever to a trusted realm. Both the GET form and the OAuth2 POST form.
+ * client's credentials (Basic, OAuth2 password or refresh token) go along only when the
+ * caller says they belong to this registry (that is how a user's own login lifts their
+ * quota), and only ever to a trusted realm; otherwise the request is relayed as an
+ * anonymous GET. Both the GET form and the OAuth2 POST form.
  */
 import { RegistryError } from '../errors.js';
 import type { Fetcher } from '../fetch/types.js';
@@ -14,6 +16,8 @@ import type { RealmDiscovery } from './realm-discovery.js';
 const MAX_TOKEN_RESPONSE = 1024 * 1024;
 /** Parameters a client may send that the relay passes on (Docker token spec). */
 const RELAYED_PARAMS = ['account', 'client_id', 'offline_token', 'grant_type', 'username', 'password', 'refresh_token', 'access_type'];
+/** Parameters that carry the client's secrets or only make sense with them (OAuth2 grants). */
+const CREDENTIAL_PARAMS = new Set(['grant_type', 'username', 'password', 'refresh_token', 'access_type']);
 
 export interface TokenRequest {
   method: 'GET' | 'POST';
@@ -21,6 +25,12 @@ export interface TokenRequest {
   params: URLSearchParams;
   /** The client's Authorization header (Basic), if any. */
   authorization?: string;
+  /**
+   * Whether the client's credentials belong to this registry. When false, its
+   * Authorization, password and refresh token are not sent: the upstream gets an
+   * anonymous GET for the same scopes.
+   */
+  sendCredentials: boolean;
   /** Maps a client-side repository name to the upstream's; undefined drops that scope. */
   mapName: (name: string) => string | undefined;
   signal?: AbortSignal;
@@ -51,13 +61,17 @@ export class TokenRelay {
     for (const scope of mapScopes(request.params.getAll('scope'), request.mapName)) params.append('scope', scope);
     for (const key of RELAYED_PARAMS) {
       const value = request.params.get(key);
-      if (value !== null) params.set(key, value);
+      if (value !== null && (request.sendCredentials || !CREDENTIAL_PARAMS.has(key))) params.set(key, value);
     }
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (request.authorization && /^basic /i.test(request.authorization)) headers.authorization = request.authorization;
+    if (request.sendCredentials && request.authorization && /^basic /i.test(request.authorization))
+      headers.authorization = request.authorization;
+    // An OAuth2 POST without its grant's credentials is not a valid request; the
+    // anonymous form of a token request is the GET.
+    const method = request.sendCredentials ? request.method : 'GET';
     const url = new URL(auth.realm.href);
     let body: string | undefined;
-    if (request.method === 'GET') {
+    if (method === 'GET') {
       for (const [k, v] of params) url.searchParams.append(k, v);
     } else {
       // OAuth2 form: scopes are one space-separated field.
@@ -67,7 +81,7 @@ export class TokenRelay {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = params.toString();
     }
-    const response = await this.fetcher({ url, method: request.method, headers, body, signal: request.signal });
+    const response = await this.fetcher({ url, method, headers, body, signal: request.signal });
     const text = await readBounded(
       response.body,
       MAX_TOKEN_RESPONSE,
