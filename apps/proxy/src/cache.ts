@@ -39,7 +39,6 @@ export async function createCache(config: Config, logger: Logger): Promise<Cache
   let close = (): void => {};
   if (config.cache.store === 's3') {
     ({ store, objects, close } = createS3Stores(config.cache.s3!));
-    await mkdir(tmpDir, { recursive: true });
   } else {
     await mkdir(config.dataDir, { recursive: true });
     maxSize = config.cache.maxSize ?? Math.floor((await filesystemSize(config.dataDir)) / 2);
@@ -48,20 +47,25 @@ export async function createCache(config: Config, logger: Logger): Promise<Cache
       maxSize,
       onEvict: (digest, size) => logger.info({ digest, size }, 'evicted blob'),
     });
-    makeRoom = (bytes) => fsStore.evict(bytes);
+    // The disk may lack room because something else filled it: free least-recently-used
+    // blobs then, not only what lies beyond maxSize.
+    makeRoom = (bytes) => fsStore.freeBytes(bytes);
     store = fsStore;
     objects = new FsObjectStore(join(config.dataDir, 'meta'), tmpDir);
   }
-  // Removes half-written leftovers of a previous run before anything else writes
-  // (the fs store recreates tmpDir; the s3 branch made it above).
-  await store.cleanup();
   const fills = new FillCoordinator({
     spoolDir: tmpDir,
     store,
     space: new SpaceGuard({ dir: tmpDir }),
     makeRoom,
+    unknownSizeEstimate: config.cache.unknownSizeEstimate,
     log: (level, fields, message) => logger[level](fields, message),
   });
+  // Removes leftovers of a previous run before anything else writes: the store's
+  // (half-written blobs, stale multipart uploads) and the local spools, which an S3
+  // store knows nothing about.
+  await store.cleanup();
+  await fills.cleanup();
   const access = config.auth.mode === 'passthrough' ? new AccessMemo() : undefined;
   return { store, fills, manifests: new ManifestCache(objects), links: new RepositoryLinks(objects), access, maxSize, close };
 }

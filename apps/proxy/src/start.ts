@@ -1,6 +1,7 @@
 /** Wires configuration into a running mirror; used by main.ts and by end-to-end tests. */
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
+import { urlHostKind } from '@docxy/proxy-core';
 import { createApp } from './app.js';
 import { publicUrlOf } from './config/load.js';
 import type { Config } from './config/schema.js';
@@ -44,8 +45,31 @@ function createClientAuth(config: Config, publicUrl: URL, logger: Logger): Clien
   return new ProxyAuth(tokens, config.auth.htpasswd ? Htpasswd.load(config.auth.htpasswd) : undefined, config.auth.anonymous);
 }
 
+/**
+ * Registry URLs the address policy will refuse, told at start-up rather than as a 502 on
+ * the first pull. Known without DNS: IP literals and "localhost" names (see urlHostKind).
+ */
+function warnRefusedUpstreams(config: Config, logger: Logger): void {
+  for (const [registry, entry] of Object.entries(config.registries)) {
+    for (const url of [entry.url, ...entry.fallbacks]) {
+      const kind = urlHostKind(new URL(url));
+      if (kind === 'private' && !config.upstream.allowPrivateNetworks)
+        logger.warn(
+          { registry, url },
+          `registry ${registry} is configured on a loopback or private address (${url}) that upstream.allowPrivateNetworks: false refuses; set upstream.allowPrivateNetworks: true for an internal registry`,
+        );
+      if (kind === 'forbidden')
+        logger.warn(
+          { registry, url },
+          `registry ${registry} is configured on a link-local or metadata address (${url}), which is always refused, whatever upstream.allowPrivateNetworks says`,
+        );
+    }
+  }
+}
+
 export async function startMirror(config: Config, logDestination?: DestinationStream): Promise<Mirror> {
   const logger = createLogger(config.log.level, logDestination);
+  warnRefusedUpstreams(config, logger);
   const cache = await createCache(config, logger);
   const router = createRouter(config, createFetcher(config), cache);
   const running = await listen(createServer(config), config.listen, config.server.drainTimeoutMs);
