@@ -42,7 +42,13 @@ function createClientAuth(config: Config, publicUrl: URL, logger: Logger): Clien
     );
   }
   const tokens = new ProxyTokens(loadSigningKey(config.auth.signingKey, config.dataDir), publicUrl.host, config.auth.tokenTtl);
-  return new ProxyAuth(tokens, config.auth.htpasswd ? Htpasswd.load(config.auth.htpasswd) : undefined, config.auth.anonymous);
+  return new ProxyAuth(
+    tokens,
+    config.auth.htpasswd
+      ? Htpasswd.load(config.auth.htpasswd, (message) => logger.error({ htpasswd: config.auth.htpasswd }, message))
+      : undefined,
+    config.auth.anonymous,
+  );
 }
 
 /**

@@ -77,7 +77,10 @@ describe('S3 store specifics', () => {
       validatedAt: 5,
     });
     expect((await two.getManifest(digestOf(body)))?.body.equals(body)).toBe(true);
-    expect(await two.getTag('docker.io', 'library/redis', 'latest', 'application/vnd.oci.image.manifest.v1+json')).toMatchObject({ digest: digestOf(body), validatedAt: 5 });
+    expect(await two.getTag('docker.io', 'library/redis', 'latest', 'application/vnd.oci.image.manifest.v1+json')).toMatchObject({
+      digest: digestOf(body),
+      validatedAt: 5,
+    });
     expect(await two.getTag('docker.io', 'library/redis', 'other', 'application/vnd.oci.image.manifest.v1+json')).toBeUndefined();
   });
 });

@@ -100,6 +100,7 @@ describe('an upstream on a private address with allowPrivateNetworks off', () =>
     const message = (JSON.parse(reply.body.toString()) as { errors: Array<{ message: string }> }).errors[0]!.message;
     expect(message).toContain(new URL(env.bed.upstreamUrl).host);
     expect(message).toContain('upstream.allowPrivateNetworks');
+    expect(message).toContain('registry docker.io');
     expect(env.bed.front.calls).toEqual([]);
   });
 

@@ -3,7 +3,8 @@
  * costs Docker Hub quota, a HEAD does not); bodies stream through untouched.
  */
 import type { Fetcher, FetchRequest, FetchResponse } from '../fetch/types.js';
-import type { ErrorCode } from '../errors.js';
+import { type ErrorCode, RegistryError } from '../errors.js';
+import { AddressRefusedError } from '../net/address-policy.js';
 import { upstreamError } from './error-body.js';
 import type { UpstreamConfig } from './upstream-config.js';
 import {
@@ -76,7 +77,13 @@ export class UpstreamRegistry implements RegistrySource {
     notFound: ErrorCode,
   ): Promise<RegistryResponse> {
     const fetchRequest: FetchRequest = { url: this.url(request.repo, rest), method, headers, signal: request.signal };
-    const response: FetchResponse = await this.fetcher(fetchRequest);
+    const response: FetchResponse = await this.fetcher(fetchRequest).catch((err: unknown) => {
+      // The policy names the host it refused; the operator also needs the registry it was for.
+      if (err instanceof AddressRefusedError) {
+        throw new RegistryError('UNAVAILABLE', `registry ${this.config.name}: ${err.message}`, { status: 502, cause: err });
+      }
+      throw err;
+    });
     if (response.status >= 400) throw await upstreamError(response, notFound);
     return { status: response.status, headers: pickHeaders(response.headers), body: response.body };
   }
