@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the end-to-end tests drive (the real registry, the real
-# clients, openssl for test certificates) when any is missing. Needs root for apt-get.
+# clients, openssl for test certificates, an ACME server, a Docker engine, a browser) when any is missing. Needs root for apt-get.
 set -euo pipefail
 # Extra "command:package" pairs may be given as arguments (the benchmark adds nginx, wrk).
 need=()
-for pair in docker-registry:docker-registry skopeo:skopeo podman:podman containerd:containerd ctr:containerd openssl:openssl "$@"; do
+# pebble (ACME tests), dockerd (image and daemon.json tests; `docker` on PATH may be another
+# client, so the daemon is what is checked), chromium (status page tests).
+for pair in docker-registry:docker-registry skopeo:skopeo podman:podman containerd:containerd ctr:containerd openssl:openssl \
+  pebble:pebble pebble-challtestsrv:pebble dockerd:docker.io chromium:chromium "$@"; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 [ ${#need[@]} -eq 0 ] && exit 0
