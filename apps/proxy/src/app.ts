@@ -5,6 +5,7 @@
 import Koa from 'koa';
 import { RegistryError } from '@docxy/proxy-core';
 import type { Logger } from './logger.js';
+import type { Observability } from './observe/observability.js';
 import type { RegistryRouter } from './registry-router.js';
 import type { ClientAuth } from './auth/client-auth.js';
 import type { AccessPolicy } from './access/policy.js';
@@ -21,6 +22,7 @@ export interface AppDeps {
   policy: AccessPolicy;
   publicUrl: URL;
   logger: Logger;
+  observability: Observability;
 }
 
 export function createApp(deps: AppDeps): Koa {
@@ -28,6 +30,7 @@ export function createApp(deps: AppDeps): Koa {
   // Errors are rendered by errorRenderer and logged by accessLog; Koa's default
   // handler would print them to stderr a second time.
   app.silent = true;
+  for (const middleware of deps.observability.middleware) app.use(middleware);
   app.use(accessLog(deps.logger));
   app.use(errorRenderer(deps.publicUrl));
   app.use(admission(deps.policy));

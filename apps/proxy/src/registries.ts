@@ -8,6 +8,7 @@ import {
   createRegistryFetchers,
   createTransport,
   type Fetcher,
+  type MirrorEvents,
   type RegistrySource,
   type UpstreamConfig,
 } from '@docxy/proxy-core';
@@ -39,7 +40,7 @@ function withFallbacks(primary: RegistrySource, name: string, urls: string[], tr
   return new FallbackRegistry(primary, fallbacks);
 }
 
-export function createRouter(config: Config, transport: Fetcher, cache: Cache): RegistryRouter {
+export function createRouter(config: Config, transport: Fetcher, cache: Cache, events: MirrorEvents = {}): RegistryRouter {
   const registries = new Map<string, RoutedRegistry>();
   for (const [name, entry] of Object.entries(config.registries)) {
     const upstream: UpstreamConfig = {
@@ -49,10 +50,8 @@ export function createRouter(config: Config, transport: Fetcher, cache: Cache): 
       libraryPrefix: name === 'docker.io',
     };
     // Proxy mode: upstream calls carry the operator's account tokens, never a client's.
-    const fetchers = createRegistryFetchers(transport, upstream, {
-      retry: { retries: config.upstream.retries },
-      accounts: config.auth.mode === 'proxy' ? new AccountPool(entry.accounts) : undefined,
-    });
+    const accounts = config.auth.mode === 'proxy' ? new AccountPool(entry.accounts) : undefined;
+    const fetchers = createRegistryFetchers(transport, upstream, { retry: { retries: config.upstream.retries }, accounts, events });
     const source = new CachedRegistry({
       registry: name,
       upstream: withFallbacks(new UpstreamRegistry(upstream, fetchers.api), name, entry.fallbacks, transport, config),
@@ -64,13 +63,14 @@ export function createRouter(config: Config, transport: Fetcher, cache: Cache): 
       tagFreshnessMs: config.cache.tagFreshness,
       maxStaleMs: config.cache.maxStale,
       redirectBlobs: config.cache.redirect,
+      events,
     });
     const tokens = new TokenRelay(
       fetchers.discovery,
       fetchers.tokens,
       cache.access && ((token) => cache.access!.noteAnonymousToken(token)),
     );
-    registries.set(name, { upstream, source, tokens, hosts: entry.hosts });
+    registries.set(name, { upstream, source, tokens, hosts: entry.hosts, accounts });
   }
   return new RegistryRouter(registries, config.defaultRegistry);
 }

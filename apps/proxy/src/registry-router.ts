@@ -6,6 +6,7 @@
  * configured registry is NAME_UNKNOWN: nothing a client sends names a host to fetch from.
  */
 import {
+  type AccountPool,
   RegistryError,
   assertName,
   splitRegistryHost,
@@ -21,6 +22,8 @@ export interface RoutedRegistry {
   tokens: TokenRelay;
   /** Host aliases that select this registry. */
   hosts: string[];
+  /** Proxy mode: the operator's accounts for this registry (their quota, for metrics). */
+  accounts?: AccountPool;
 }
 
 /** What in a request can name a registry. */

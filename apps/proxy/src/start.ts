@@ -14,6 +14,7 @@ import { loadSigningKey } from './auth/signing-key.js';
 import { Htpasswd } from './auth/htpasswd.js';
 import { AccessPolicy } from './access/policy.js';
 import { createServer, listen, type RunningServer } from './server.js';
+import { createObservability } from './observe/observability.js';
 
 export interface Mirror extends RunningServer {
   logger: Logger;
@@ -76,8 +77,9 @@ function warnRefusedUpstreams(config: Config, logger: Logger): void {
 export async function startMirror(config: Config, logDestination?: DestinationStream): Promise<Mirror> {
   const logger = createLogger(config.log.level, logDestination);
   warnRefusedUpstreams(config, logger);
+  const observability = createObservability({ config, logger });
   const cache = await createCache(config, logger);
-  const router = createRouter(config, createFetcher(config), cache);
+  const router = createRouter(config, createFetcher(config), cache, observability.events);
   const running = await listen(createServer(config), config.listen, config.server.drainTimeoutMs);
   // The realm needs the bound port (listen may say port 0), so the app is attached after listen.
   const publicUrl = publicUrlOf(config, running.server.address() as AddressInfo);
@@ -87,7 +89,10 @@ export async function startMirror(config: Config, logDestination?: DestinationSt
       'publicUrl not configured: clients on other hosts will be sent to this address for tokens; set publicUrl',
     );
   const auth = createClientAuth(config, publicUrl, logger);
-  running.server.on('request', createApp({ router, publicUrl, logger, auth, policy: new AccessPolicy(config.access) }).callback());
+  observability.attach({ cache, router, publicUrl });
+  const app = createApp({ router, publicUrl, logger, auth, policy: new AccessPolicy(config.access), observability });
+  running.server.on('request', app.callback());
+  await observability.start();
   logger.info(
     {
       url: running.url,
@@ -99,6 +104,7 @@ export async function startMirror(config: Config, logDestination?: DestinationSt
     'docxy listening',
   );
   const stop = async (): Promise<void> => {
+    await observability.stop();
     await running.drain();
     // Fills outlive their clients; let them commit before the store's connections close.
     await cache.fills.settle();

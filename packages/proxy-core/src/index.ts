@@ -1,4 +1,6 @@
 export * from './errors.js';
+export * from './events.js';
+export * from './fetch/observed.js';
 export * from './reference.js';
 export * from './registry-source.js';
 export * from './fetch/types.js';

@@ -5,6 +5,7 @@
  * Names here are the upstream's names (after `library/` fix-up), already validated.
  */
 import type { Readable } from 'node:stream';
+import type { CacheOutcome } from './events.js';
 
 export interface SourceRequest {
   /** Repository name as the upstream knows it. */
@@ -54,6 +55,8 @@ export interface RegistryResponse {
   body: Readable | null;
   /** Answered by a fallback mirror, anonymously: says nothing about the client's access upstream. */
   fromFallback?: boolean;
+  /** How the cache answered (for logs and metrics); unset when no cache was involved. */
+  cache?: CacheOutcome;
 }
 
 export interface RegistrySource {

@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { durationMs, sizeBytes } from './units.js';
 import { parseCidr } from '../access/cidr.js';
 import { isValidGlob } from '../access/glob.js';
+import { acmeSchema } from './acme-schema.js';
+import { metricsSchema } from './observe-schema.js';
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'expected "host:port" (IPv6 in brackets)');
 const httpUrl = z.url({ protocol: /^https?$/ });
@@ -174,6 +176,10 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+  /** Built-in HTTPS certificates (see acme-schema.ts). */
+  acme: acmeSchema,
+  /** Metrics and the status page (see observe-schema.ts). */
+  metrics: metricsSchema,
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -197,6 +197,11 @@ export class BlobFill extends EventEmitter {
     return this.readHandle !== undefined && this.state !== 'failed';
   }
 
+  /** Clients reading this fill right now. */
+  get attached(): number {
+    return this.readers;
+  }
+
   /** A stream of the blob (or a range of it) fed from the spool as bytes arrive. */
   reader(range?: ByteRange): Readable {
     if (!this.readHandle || this.state === 'failed') throw this.error ?? new RegistryError('UNAVAILABLE', 'fill ended');

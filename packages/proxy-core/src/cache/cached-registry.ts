@@ -14,6 +14,7 @@
  * served under a repository only through the AccessGate.
  */
 import { RegistryError } from '../errors.js';
+import type { CacheOutcome, ContentKind, MirrorEvents } from '../events.js';
 import { readBounded } from '../net/read-bounded.js';
 import { isDigest } from '../reference.js';
 import type { BlobRequest, ListRequest, ManifestRequest, ReferrersRequest, RegistryResponse, RegistrySource } from '../registry-source.js';
@@ -48,6 +49,8 @@ export interface CachedRegistryOptions {
   maxStaleMs: number;
   /** Answer warm blob GETs with a 307 to a presigned store URL (S3). */
   redirectBlobs?: boolean;
+  /** Told how each request was answered and how many bytes came from upstream. */
+  events?: MirrorEvents;
   now?: () => number;
 }
 
@@ -88,28 +91,43 @@ export class CachedRegistry implements RegistrySource {
     return isDigest(request.reference) ? this.manifestByDigest(request) : this.manifestByTag(request);
   }
 
+  /** Labels a response with how it was answered, and reports it. */
+  private answered(kind: ContentKind, outcome: CacheOutcome, response: RegistryResponse): RegistryResponse {
+    this.options.events?.cacheOutcome?.({ registry: this.options.registry, kind, outcome });
+    response.cache = outcome;
+    return response;
+  }
+
+  private fetchedUpstream(bytes: number): void {
+    this.options.events?.upstreamBytes?.({ registry: this.options.registry, bytes });
+  }
+
   private async manifestByDigest(request: ManifestRequest): Promise<RegistryResponse> {
     const cached = await this.options.manifests.getManifest(request.reference);
     if (cached && accepts(request.accept, cached.mediaType)) {
       await this.gate.authorize(request, cached.digest, () => this.confirmManifest(request, cached.digest));
-      return manifestResponse(cached, request.method);
+      return this.answered('digest', 'hit', manifestResponse(cached, request.method));
     }
-    return request.method === 'HEAD' ? this.headManifest(request) : this.fetchManifest(request);
+    if (request.method === 'HEAD') return this.answered('digest', 'bypass', await this.headManifest(request));
+    return this.answered('digest', 'miss', await this.fetchManifest(request));
   }
 
   private async manifestByTag(request: ManifestRequest): Promise<RegistryResponse> {
     const { registry, manifests } = this.options;
     const record = await manifests.getTag(registry, request.repo, request.reference, request.accept);
     const cached = record && (await manifests.getManifest(record.digest));
-    if (!record || !cached) return request.method === 'HEAD' ? this.headManifest(request) : this.fetchManifest(request, request.reference);
+    if (!record || !cached) {
+      if (request.method === 'HEAD') return this.answered('tag', 'bypass', await this.headManifest(request));
+      return this.answered('tag', 'miss', await this.fetchManifest(request, request.reference));
+    }
     const age = this.now() - record.validatedAt;
     if (age < this.options.tagFreshnessMs) {
       await this.gate.authorize(request, cached.digest, () => this.confirmManifest(request, cached.digest));
-      return manifestResponse(cached, request.method);
+      return this.answered('tag', 'hit', manifestResponse(cached, request.method));
     }
     const stale = (err: unknown): RegistryResponse => {
       if (upstreamTrouble(err) && age < this.options.maxStaleMs && this.gate.mayServeOffline(request)) {
-        return manifestResponse(cached, request.method, { warning: STALE_WARNING });
+        return this.answered('tag', 'stale', manifestResponse(cached, request.method, { warning: STALE_WARNING }));
       }
       throw err;
     };
@@ -121,11 +139,11 @@ export class CachedRegistry implements RegistrySource {
     }
     if (head.headers['docker-content-digest'] === record.digest) {
       await manifests.putTag(registry, request.repo, request.reference, request.accept, { ...record, validatedAt: this.now() });
-      return manifestResponse(cached, request.method);
+      return this.answered('tag', 'hit', manifestResponse(cached, request.method));
     }
-    if (request.method === 'HEAD') return head;
+    if (request.method === 'HEAD') return this.answered('tag', 'bypass', head);
     try {
-      return await this.fetchManifest(request, request.reference);
+      return this.answered('tag', 'miss', await this.fetchManifest(request, request.reference));
     } catch (err) {
       return stale(err);
     }
@@ -161,6 +179,7 @@ export class CachedRegistry implements RegistrySource {
       MAX_MANIFEST_BYTES,
       (limit) => new RegistryError('MANIFEST_INVALID', `upstream manifest exceeds ${limit} bytes`, { status: 502 }),
     );
+    this.fetchedUpstream(body.length);
     const digest = this.expectedDigest(body, mediaType, tag ? response.headers['docker-content-digest'] : request.reference);
     const manifest: CachedManifest = { digest, mediaType, body };
     await this.options.manifests.putManifest(manifest);
@@ -199,15 +218,15 @@ export class CachedRegistry implements RegistrySource {
    * 3. serve warm | join the running fill | start a fill (one upstream GET for everyone).
    */
   async blob(request: BlobRequest): Promise<RegistryResponse> {
-    if (!isCacheableDigest(request.digest)) return this.uncached(request);
+    if (!isCacheableDigest(request.digest)) return this.answered('blob', 'bypass', await this.uncached(request));
     const stored = await this.options.store.stat(request.digest);
     const running = stored ? undefined : this.options.fills.get(request.digest);
     if (stored || running) await this.gate.authorize(request, request.digest, () => this.confirmBlob(request));
     if (stored) {
       const warm = await this.serveStored(request, stored.size);
-      if (warm) return warm;
+      if (warm) return this.answered('blob', 'hit', warm);
     }
-    if (running) return this.serveFill(request, running);
+    if (running) return this.answered('blob', 'coalesced', await this.serveFill(request, running));
     return this.startFill(request);
   }
 
@@ -216,7 +235,7 @@ export class CachedRegistry implements RegistrySource {
   }
 
   private async startFill(request: BlobRequest): Promise<RegistryResponse> {
-    if (request.method === 'HEAD') return this.headBlob(request);
+    if (request.method === 'HEAD') return this.answered('blob', 'bypass', await this.headBlob(request));
     let owner = false;
     const acquired = await this.options.fills.acquire(request.digest, async () => {
       owner = true;
@@ -226,13 +245,16 @@ export class CachedRegistry implements RegistrySource {
       return response;
     });
     switch (acquired.kind) {
-      case 'fill':
-        if (!owner) await this.gate.authorize(request, request.digest, () => this.confirmBlob(request));
-        return this.serveFill(request, acquired.fill);
+      case 'fill': {
+        const fill = acquired.fill;
+        if (owner) void fill.finished.then(() => this.fetchedUpstream(fill.written));
+        else await this.gate.authorize(request, request.digest, () => this.confirmBlob(request));
+        return this.answered('blob', owner ? 'miss' : 'coalesced', await this.serveFill(request, fill));
+      }
       case 'direct':
-        return this.verified(request, acquired.response);
+        return this.answered('blob', 'bypass', this.verified(request, acquired.response));
       case 'none':
-        return this.uncached(request);
+        return this.answered('blob', 'bypass', await this.uncached(request));
     }
   }
 
@@ -265,14 +287,15 @@ export class CachedRegistry implements RegistrySource {
       response.body.destroy();
       throw new RegistryError('RANGE_INVALID', 'range not satisfiable', { headers: { 'content-range': `bytes */${size}` } });
     }
+    const counted = (bytes: number): void => this.fetchedUpstream(bytes);
     if (range.kind === 'range') {
       return {
         status: 206,
         headers: blobHeaders(request.digest, size, range.range),
-        body: verifyingStream(response.body, request.digest, size, range.range),
+        body: verifyingStream(response.body, request.digest, size, { range: range.range, onVerified: counted }),
       };
     }
-    return { ...response, body: verifyingStream(response.body, request.digest, size) };
+    return { ...response, body: verifyingStream(response.body, request.digest, size, { onVerified: counted }) };
   }
 
   private async serveStored(request: BlobRequest, size: number): Promise<RegistryResponse | undefined> {

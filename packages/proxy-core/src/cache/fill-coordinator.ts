@@ -56,6 +56,13 @@ export class FillCoordinator {
     return this.fills.size;
   }
 
+  /** Clients attached to running fills. */
+  get readers(): number {
+    let total = 0;
+    for (const fill of this.fills.values()) total += fill.attached;
+    return total;
+  }
+
   /** Removes spools left by a crashed run; call at start-up, before any fill (fs and S3 stores alike). */
   async cleanup(): Promise<void> {
     await mkdir(this.options.spoolDir, { recursive: true });

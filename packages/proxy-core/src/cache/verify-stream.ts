@@ -12,7 +12,15 @@ import { RegistryError } from '../errors.js';
 import type { ByteRange } from './blob-store.js';
 import { Digester } from './digester.js';
 
-export function verifyingStream(body: Readable, digest: string, size: number | undefined, range?: ByteRange): Readable {
+export interface VerifyOptions {
+  /** Pass on only these bytes (the whole blob is still read and hashed). */
+  range?: ByteRange;
+  /** Called with the blob's length once it verified. */
+  onVerified?: (bytes: number) => void;
+}
+
+export function verifyingStream(body: Readable, digest: string, size: number | undefined, options: VerifyOptions = {}): Readable {
+  const { range, onVerified } = options;
   const digester = new Digester(digest);
   let offset = 0;
   let held: Buffer | undefined;
@@ -31,6 +39,7 @@ export function verifyingStream(body: Readable, digest: string, size: number | u
         done(new RegistryError('DIGEST_INVALID', 'upstream content does not match its digest', { status: 502 }));
         return;
       }
+      onVerified?.(digester.bytes);
       done(null, held);
     },
   });

@@ -49,6 +49,12 @@ export class AccountPool {
     return this.states.length;
   }
 
+  /** Each account's quota as last reported upstream (anonymous last), for metrics and the status page. */
+  snapshot(): Array<{ account: string; remaining: number | undefined; resting: boolean }> {
+    const now = this.now();
+    return this.states.map((s) => ({ account: s.account.username ?? 'anonymous', remaining: s.remaining, resting: s.restingUntil > now }));
+  }
+
   /** The account to use now; throws TOOMANYREQUESTS (with Retry-After) when all rest. */
   pick(): Account {
     const now = this.now();
