@@ -36,19 +36,27 @@ export class FsBlobStore implements BlobStore {
   async cleanup(): Promise<void> {
     await rm(this.tmpDir, { recursive: true, force: true });
     await mkdir(this.tmpDir, { recursive: true });
+    await this.load();
+    await this.evict();
+  }
+
+  /**
+   * Indexes the blobs on disk, least recently used first (by access time where the mount
+   * records it, else by write time). Touches nothing: safe beside a running mirror (gc).
+   */
+  async load(): Promise<void> {
     await mkdir(join(this.blobsDir, 'sha256'), { recursive: true });
-    const found: Array<{ digest: string; size: number; mtime: number }> = [];
+    const found: Array<{ digest: string; size: number; used: number }> = [];
     for (const prefix of await readdir(join(this.blobsDir, 'sha256'))) {
       for (const hex of await readdir(join(this.blobsDir, 'sha256', prefix))) {
         const digest = `sha256:${hex}`;
         if (!isCacheableDigest(digest) || !hex.startsWith(prefix)) continue;
         const info = await stat(join(this.blobsDir, 'sha256', prefix, hex));
-        found.push({ digest, size: info.size, mtime: info.mtimeMs });
+        found.push({ digest, size: info.size, used: Math.max(info.atimeMs, info.mtimeMs) });
       }
     }
-    found.sort((a, b) => a.mtime - b.mtime);
+    found.sort((a, b) => a.used - b.used);
     for (const entry of found) this.index.add(entry.digest, entry.size);
-    await this.evict();
   }
 
   pathOf(digest: string): string {
