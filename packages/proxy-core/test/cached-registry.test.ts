@@ -41,6 +41,8 @@ let upstream: FakeRegistry;
 let registry: CachedRegistry;
 let fills: JoinableFills;
 let root: string;
+let events: string[] = [];
+let upstreamBytes = 0;
 let access: AccessMemo;
 let clock: number;
 
@@ -61,11 +63,19 @@ async function build(withAccess: boolean): Promise<void> {
     access: withAccess ? access : undefined,
     tagFreshnessMs: FRESH,
     maxStaleMs: MAX_STALE,
+    events: {
+      cacheOutcome: (e) => events.push(`${e.kind}:${e.outcome}`),
+      upstreamBytes: (e) => {
+        upstreamBytes += e.bytes;
+      },
+    },
     now: () => clock,
   });
 }
 
 beforeEach(async () => {
+  events = [];
+  upstreamBytes = 0;
   clock = 1_000_000;
   upstream = await startFakeRegistry();
   await build(false);
@@ -351,5 +361,33 @@ describe('trust', () => {
     expect(await body(await registry.manifest(req(digest)))).toBe(manifest.toString());
     upstream.fault = () => 'hang-up';
     expect(await body(await registry.manifest(req(digest)))).toBe(manifest.toString());
+  });
+});
+
+describe('events: how each request was answered', () => {
+  test('manifests: miss, hit, bypass (HEAD), stale; blobs: miss, coalesced, hit; upstream bytes counted once', async () => {
+    const digest = upstream.tag('library/app', 'latest', 'v1');
+    await body(await registry.manifest(req('latest')));
+    const hit = await registry.manifest(req('latest'));
+    expect(hit.cache).toBe('hit');
+    await body(hit);
+    upstream.tag('library/app', 'other', 'v2');
+    expect((await registry.manifest(req('other', { method: 'HEAD' }))).cache).toBe('bypass');
+    await body(await registry.manifest(req(digest)));
+    upstream.fault = () => 'hang-up';
+    clock += FRESH;
+    await body(await registry.manifest(req('latest')));
+    upstream.fault = undefined;
+    const data = randomBytes(64_000);
+    const blob = upstream.blob(data);
+    const get = { repo: 'library/app', digest: blob, method: 'GET' as const, authorization: 'Bearer anon' };
+    const [first, second] = await Promise.all([registry.blob(get), registry.blob(get)]);
+    await Promise.all([readAll(first.body), readAll(second.body)]);
+    await fills.get(blob)?.finished;
+    await readAll((await registry.blob(get)).body);
+    expect(events).toEqual(['tag:miss', 'tag:hit', 'tag:bypass', 'digest:hit', 'tag:stale', 'blob:miss', 'blob:coalesced', 'blob:hit']);
+    // One manifest GET (the tag) and one blob download reached the upstream.
+    const manifestBytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, content: 'v1' })).length;
+    expect(upstreamBytes).toBe(manifestBytes + data.length);
   });
 });
