@@ -34,8 +34,9 @@ export function createApp(deps: AppDeps): Koa {
   app.use(accessLog(deps.logger));
   app.use(errorRenderer(deps.publicUrl));
   app.use(admission(deps.policy));
-  const health = healthRoutes();
+  const health = healthRoutes(deps.observability.readiness);
   app.use(health.routes());
+  app.use(deps.observability.routes);
   const tokens = tokenRoutes(deps.router, deps.auth, deps.policy);
   app.use(tokens.routes());
   app.use(tokens.allowedMethods());

@@ -26,6 +26,8 @@ export interface Cache {
   access: AccessMemo | undefined;
   /** Bytes kept before eviction (fs store), for the start-up log. */
   maxSize: number | undefined;
+  /** Tells `listener` of each blob the fs store evicts (for metrics). */
+  onEvict(listener: (digest: string, size: number) => void): void;
   /** Releases connections (S3 client) at shutdown. */
   close(): void;
 }
@@ -37,6 +39,7 @@ export async function createCache(config: Config, logger: Logger): Promise<Cache
   let maxSize: number | undefined;
   let makeRoom: ((bytes: number) => Promise<number>) | undefined;
   let close = (): void => {};
+  const evictListeners: Array<(digest: string, size: number) => void> = [];
   if (config.cache.store === 's3') {
     ({ store, objects, close } = createS3Stores(config.cache.s3!));
   } else {
@@ -45,7 +48,10 @@ export async function createCache(config: Config, logger: Logger): Promise<Cache
     const fsStore = new FsBlobStore({
       root: config.dataDir,
       maxSize,
-      onEvict: (digest, size) => logger.info({ digest, size }, 'evicted blob'),
+      onEvict: (digest, size) => {
+        logger.info({ digest, size }, 'evicted blob');
+        for (const listener of evictListeners) listener(digest, size);
+      },
     });
     // The disk may lack room because something else filled it: free least-recently-used
     // blobs then, not only what lies beyond maxSize.
@@ -67,5 +73,14 @@ export async function createCache(config: Config, logger: Logger): Promise<Cache
   await store.cleanup();
   await fills.cleanup();
   const access = config.auth.mode === 'passthrough' ? new AccessMemo() : undefined;
-  return { store, fills, manifests: new ManifestCache(objects), links: new RepositoryLinks(objects), access, maxSize, close };
+  return {
+    store,
+    fills,
+    manifests: new ManifestCache(objects),
+    links: new RepositoryLinks(objects),
+    access,
+    maxSize,
+    onEvict: (listener) => evictListeners.push(listener),
+    close,
+  };
 }

@@ -3,6 +3,7 @@
  * headers are not logged at all, and the paths below are redacted as a second guard.
  */
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { prettyStream } from './observe/pretty-log.js';
 
 export const REDACT_PATHS = [
   'authorization',
@@ -19,8 +20,14 @@ export const REDACT_PATHS = [
   '*.refresh_token',
 ];
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return pino({ level, base: undefined, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
+/**
+ * Lines go to `destination` as JSON; without one, to stdout: JSON, or readable lines when
+ * stdout is a terminal (a person is watching; containers and files get JSON).
+ */
+export function createLogger(level: string, destination?: DestinationStream, stdout: NodeJS.WriteStream = process.stdout): Logger {
+  const options = { level, base: undefined, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  if (destination) return pino(options, destination);
+  return stdout.isTTY ? pino(options, prettyStream(stdout, !process.env.NO_COLOR)) : pino(options);
 }
 
 /**

@@ -1,4 +1,25 @@
 /** `metrics`: what the mirror exposes about itself (Prometheus metrics, status page). */
 import { z } from 'zod';
 
-export const metricsSchema = z.strictObject({}).prefault({});
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'expected "host:port" (IPv6 in brackets)');
+
+/** Paths the mirror serves itself; the metrics path must not shadow them. */
+const RESERVED = /^\/(v2|auth|health|healthz|readyz|-)(\/|$)|^\/$/;
+
+export const metricsSchema = z
+  .strictObject({
+    /** Serve Prometheus metrics at `path`. They carry registry names, never repository names. */
+    enabled: z.boolean().default(true),
+    /** A separate listener for metrics ("127.0.0.1:9090"); then `path` is served only there. */
+    listen: hostPort.optional(),
+    path: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._~/-]+$/, 'a path such as "/metrics"')
+      .refine((path) => !RESERVED.test(path), 'this path is served by the mirror itself')
+      .default('/metrics'),
+    /** The page at `/` for browsers (Accept: text/html) and its figures at `/-/stats`. */
+    statusPage: z.boolean().default(true),
+    /** Show the last pulls (registry, repository and tag; never who pulled) on the status page. */
+    recentPulls: z.boolean().default(true),
+  })
+  .prefault({});

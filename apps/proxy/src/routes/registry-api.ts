@@ -13,6 +13,7 @@ import { routeHints } from '../http/route-hints.js';
 import type { ClientAuth } from '../auth/client-auth.js';
 import type { AccessPolicy } from '../access/policy.js';
 import { takeRequest } from '../middleware/admission.js';
+import type { RequestTarget } from '../observe/request-facts.js';
 
 const API_VERSION = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 
@@ -51,6 +52,13 @@ export function registryApi(router: RegistryRouter, auth: ClientAuth, policy: Ac
     if (!parsed) throw new RegistryError('UNSUPPORTED', 'unknown API path', { status: 404 });
     const hints = routeHints(ctx);
     const route = router.resolve(parsed.name, hints);
+    // For the access log and metrics (observe/request-facts.ts), denied requests included.
+    ctx.state.target = {
+      registry: route.registry.upstream.name,
+      repository: route.upstreamName,
+      kind: parsed.kind === 'manifests' ? (parsed.rest.includes(':') ? 'digest' : 'tag') : parsed.kind === 'blobs' ? 'blob' : parsed.kind,
+      reference: parsed.kind === 'tags' ? undefined : parsed.rest,
+    } satisfies RequestTarget;
     // The challenge's scope names the registry when the route is not the default, so the
     // token request (which reaches /auth/token without ?ns= or the alias Host) maps to it.
     const viaDefault = route.registry === router.default && !parsed.name.startsWith(`${route.registry.upstream.name}/`);
@@ -60,8 +68,9 @@ export function registryApi(router: RegistryRouter, auth: ClientAuth, policy: Ac
     const authorization = await auth.admit(ctx, scopeName, { registry: route.registry, login: router.loginRegistry(hints) });
     takeRequest(ctx, policy);
     policy.rules.check(ctx.state.user as string | undefined, route.registry.upstream.name, route.upstreamName);
-    const pace = (response: RegistryResponse): RegistryResponse =>
-      response.body
+    const pace = (response: RegistryResponse): RegistryResponse => {
+      ctx.state.cache = response.cache;
+      return response.body
         ? {
             ...response,
             body: policy.limiter.pace(
@@ -71,6 +80,7 @@ export function registryApi(router: RegistryRouter, auth: ClientAuth, policy: Ac
             ),
           }
         : response;
+    };
     const source = route.registry.source;
     const base = { repo: route.upstreamName, authorization, signal: abortOnClose(ctx) };
     const method = ctx.method as 'GET' | 'HEAD';
