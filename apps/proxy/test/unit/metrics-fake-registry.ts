@@ -38,7 +38,7 @@ export async function fakeRegistry(options: { blobSizes?: number[]; remaining?: 
   );
   const manifest = { digest: sha256(data), data };
   const calls: string[] = [];
-  const quota =
+  const quota: Record<string, string> =
     options.remaining === undefined ? {} : { 'ratelimit-remaining': `${options.remaining};w=21600`, 'ratelimit-limit': '100;w=21600' };
   const upstream = await fakeUpstream((req, res) => {
     const path = req.url ?? '';
