@@ -27,7 +27,9 @@ export const REDACT_PATHS = [
 export function createLogger(level: string, destination?: DestinationStream, stdout: NodeJS.WriteStream = process.stdout): Logger {
   const options = { level, base: undefined, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
   if (destination) return pino(options, destination);
-  return stdout.isTTY ? pino(options, prettyStream(stdout, !process.env.NO_COLOR)) : pino(options);
+  if (stdout.isTTY) return pino(options, prettyStream(stdout, !process.env.NO_COLOR));
+  // The real stdout keeps pino's own destination (written synchronously: nothing lost at exit).
+  return stdout === process.stdout ? pino(options) : pino(options, stdout);
 }
 
 /**

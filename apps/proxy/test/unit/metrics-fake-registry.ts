@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { fakeUpstream } from './fake-upstream.js';
 import type { Started } from '../testbed/http-server.js';
+import { CATALOGUE } from '../../src/config/catalogue.js';
 
 const MANIFEST_TYPE = 'application/vnd.docker.distribution.manifest.v2+json';
 const sha256 = (data: Buffer): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -77,4 +78,13 @@ export function sample(text: string, name: string, labels: Record<string, string
     if (Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(match[3]);
   }
   return undefined;
+}
+
+/**
+ * `registries` with only docker.io (at `url`): the catalogue's public registries disabled,
+ * so probes that visit every registry (/readyz) stay on loopback.
+ */
+export function loopbackRegistries(url: string): Record<string, { url?: string; enabled?: boolean }> {
+  const others = Object.keys(CATALOGUE).filter((name) => name !== 'docker.io');
+  return { 'docker.io': { url }, ...Object.fromEntries(others.map((name) => [name, { enabled: false }])) };
 }

@@ -1,0 +1,116 @@
+/** The status page's data (`/-/stats`, TrafficStats) and the negotiation of `/`. Rendering in a browser: e2e/status-page.test.ts. */
+import { afterEach, describe, expect, test } from '@jest/globals';
+import { mirrorOf } from './fake-upstream.js';
+import { fakeRegistry, pull } from './metrics-fake-registry.js';
+import { TrafficStats } from '../../src/observe/traffic-stats.js';
+
+const cleanup: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+describe('TrafficStats', () => {
+  const MINUTE = 60_000;
+  test('a per-minute series of the last hour: zeros where nothing happened, older minutes dropped', () => {
+    let now = Date.UTC(2026, 0, 1, 12, 0, 30);
+    const stats = new TrafficStats({ recentPulls: true, now: () => now });
+    stats.cacheOutcome('miss');
+    stats.fetchedUpstream(1000);
+    now += 30 * MINUTE;
+    stats.cacheOutcome('hit');
+    stats.served('hit', 700);
+    stats.served('miss', 5); // not from the cache
+    let snap = stats.snapshot();
+    expect(snap.series).toHaveLength(60);
+    expect(snap.series.at(-1)).toMatchObject({ requests: 1, hits: 1, cacheBytes: 700, upstreamBytes: 0 });
+    expect(snap.series.at(-31)).toMatchObject({ requests: 1, hits: 0, upstreamBytes: 1000 });
+    expect(snap.series.filter((b) => b.requests > 0)).toHaveLength(2);
+    expect(snap.totals).toMatchObject({ requests: 2, hits: 1, hitRatio: 0.5, cacheBytes: 700, upstreamBytes: 1000 });
+    now += 45 * MINUTE; // the first minute is now more than an hour old
+    snap = stats.snapshot();
+    expect(snap.series.filter((b) => b.requests > 0)).toHaveLength(1);
+    expect(snap.totals.requests).toBe(2); // totals are since start
+  });
+
+  test('recent pulls: newest first, a platform manifest by digest folded into its tag pull, at most 20', () => {
+    let now = 1_000_000;
+    const stats = new TrafficStats({ recentPulls: true, now: () => now });
+    stats.pull({ registry: 'docker.io', repository: 'library/alpine', reference: 'latest', outcome: 'miss' }, false);
+    stats.pull({ registry: 'docker.io', repository: 'library/alpine', reference: 'sha256:ab', outcome: 'miss' }, true);
+    expect(stats.snapshot().recentPulls!.map((p) => p.reference)).toEqual(['latest']);
+    now += 120_000;
+    stats.pull({ registry: 'docker.io', repository: 'library/alpine', reference: 'sha256:ab', outcome: 'hit' }, true);
+    expect(stats.snapshot().recentPulls!.map((p) => p.reference)).toEqual(['sha256:ab', 'latest']);
+    for (let i = 0; i < 30; i++) stats.pull({ registry: 'r', repository: `x${i}`, reference: 't', outcome: 'hit' }, false);
+    expect(stats.snapshot().recentPulls).toHaveLength(20);
+    expect(stats.snapshot().recentPulls![0]!.repository).toBe('x29');
+  });
+
+  test('recentPulls: false keeps none', () => {
+    const stats = new TrafficStats({ recentPulls: false });
+    stats.pull({ registry: 'docker.io', repository: 'private/secret', reference: 'latest', outcome: 'miss' }, false);
+    expect(stats.snapshot().recentPulls).toBeNull();
+  });
+});
+
+describe('the page and its figures on the mirror', () => {
+  test('/ is the page for a browser only; API clients and wildcard Accepts keep the registry-format 404', async () => {
+    const registry = await fakeRegistry();
+    cleanup.push(() => registry.upstream.close());
+    const mirror = await mirrorOf(registry.upstream, { publicUrl: 'https://mirror.example.test' });
+    cleanup.push(() => mirror.stop());
+    const page = await fetch(`${mirror.url}/`, { headers: { accept: 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.8' } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const csp = page.headers.get('content-security-policy')!;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toMatch(/script-src 'nonce-[^']+'/);
+    const html = await page.text();
+    expect(html).toContain('&quot;registry-mirrors&quot;: [\n    &quot;https://mirror.example.test&quot;');
+    expect(html).toContain('[host.&quot;https://mirror.example.test&quot;]');
+    expect(html).toContain('location = &quot;mirror.example.test&quot;');
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//); // nothing from other hosts
+    for (const accept of ['*/*', 'application/json', '']) {
+      const res = await fetch(`${mirror.url}/`, { headers: accept ? { accept } : {} });
+      expect(res.status).toBe(404);
+      expect(((await res.json()) as { errors: unknown[] }).errors).toHaveLength(1);
+    }
+  });
+
+  test('/-/stats: totals, the hour series, quota and recent pulls after a pull', async () => {
+    const registry = await fakeRegistry({ remaining: 7 });
+    cleanup.push(() => registry.upstream.close());
+    const mirror = await mirrorOf(registry.upstream);
+    cleanup.push(() => mirror.stop());
+    await pull(mirror.url, '/v2/app/manifests/latest');
+    await pull(mirror.url, `/v2/app/blobs/${registry.blobs[0]!.digest}`);
+    await mirror.cache.fills.settle(); // committed: the next GET is a hit
+    await pull(mirror.url, `/v2/app/blobs/${registry.blobs[0]!.digest}`);
+    const stats = (await (await fetch(`${mirror.url}/-/stats`)).json()) as Record<string, unknown>;
+    expect(stats).toMatchObject({
+      totals: { requests: 3, hits: 1, upstreamBytes: registry.manifest.data.length + registry.blobs[0]!.data.length },
+      quota: [{ registry: 'docker.io', account: 'last-seen', remaining: 7 }],
+      recentPulls: [{ registry: 'docker.io', repository: 'library/app', reference: 'latest', outcome: 'miss' }],
+      registries: expect.arrayContaining(['docker.io']),
+      fills: { active: 0, readers: 0 },
+    });
+    expect((stats.totals as { cacheBytes: number }).cacheBytes).toBe(registry.blobs[0]!.data.length);
+    expect(stats.series).toHaveLength(60);
+  });
+
+  test('statusPage: false serves neither the page nor its figures; recentPulls: false hides the pulls', async () => {
+    const registry = await fakeRegistry();
+    cleanup.push(() => registry.upstream.close());
+    const off = await mirrorOf(registry.upstream, { metrics: { statusPage: false } });
+    cleanup.push(() => off.stop());
+    expect((await fetch(`${off.url}/`, { headers: { accept: 'text/html' } })).status).toBe(404);
+    expect((await fetch(`${off.url}/-/stats`)).status).toBe(404);
+    const quiet = await mirrorOf(registry.upstream, { metrics: { recentPulls: false } });
+    cleanup.push(() => quiet.stop());
+    await pull(quiet.url, '/v2/app/manifests/latest');
+    const stats = (await (await fetch(`${quiet.url}/-/stats`)).json()) as { recentPulls: unknown; totals: { requests: number } };
+    expect(stats.totals.requests).toBe(1);
+    expect(stats.recentPulls).toBeNull();
+    expect(await (await fetch(`${quiet.url}/`, { headers: { accept: 'text/html' } })).text()).not.toContain('library/app');
+  });
+});
