@@ -1,20 +1,33 @@
-# Docxy container image (built from apps/proxy). No Docker engine runs on the development
-# machines, so this file is written and reviewed, not built, in CI.
-FROM node:20-bookworm-slim AS build
+# Docxy container image, built from the repository root:
+#   docker build -t docxy .
+# NODE_IMAGE swaps the base (any Debian-style Node 20 image with /bin/sh, npm and a `node`
+# user, uid 1000); the tests build on a local one because Docker Hub is out of their reach.
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# ---- build: all dependencies, compile, then keep production dependencies only ----------
+FROM ${NODE_IMAGE} AS build
 WORKDIR /src
-RUN npm install -g pnpm@12.4.2
-COPY package.json pnpm-lock.yaml pnpm-workspace.yaml turbo.json tsconfig.base.json jest.shared.js ./
+RUN npm install --global --no-fund --no-audit --no-update-notifier pnpm@12.4.2
+# Manifests first: the dependency layer is rebuilt only when they change.
+COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
 COPY packages/proxy-core/package.json packages/proxy-core/
 COPY apps/proxy/package.json apps/proxy/
 COPY infra/package.json infra/
-RUN pnpm install --frozen-lockfile --filter @docxy/proxy...
+RUN pnpm install --frozen-lockfile --filter "@docxy/proxy..."
+COPY tsconfig.base.json ./
 COPY packages/proxy-core packages/proxy-core
 COPY apps/proxy apps/proxy
-RUN pnpm exec turbo run build --filter=@docxy/proxy \
- && pnpm install --frozen-lockfile --prod --filter @docxy/proxy...
+# Compile in dependency order, then reinstall from the store already filled (--offline: no
+# network) without devDependencies.
+RUN pnpm --filter "@docxy/proxy..." run build \
+ && rm -rf node_modules packages/proxy-core/node_modules apps/proxy/node_modules \
+ && pnpm install --frozen-lockfile --offline --prod --filter "@docxy/proxy..."
 
-FROM node:20-bookworm-slim
-ENV NODE_ENV=production DOCXY_LISTEN=0.0.0.0:5000 DOCXY_DATA_DIR=/data
+# ---- runtime: compiled code and production dependencies, as the unprivileged `node` ----
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production \
+    DOCXY_LISTEN=0.0.0.0:5000 \
+    DOCXY_DATA_DIR=/data
 WORKDIR /app
 COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/packages/proxy-core/package.json packages/proxy-core/
@@ -23,9 +36,15 @@ COPY --from=build /src/packages/proxy-core/node_modules packages/proxy-core/node
 COPY --from=build /src/apps/proxy/package.json apps/proxy/
 COPY --from=build /src/apps/proxy/dist apps/proxy/dist
 COPY --from=build /src/apps/proxy/node_modules apps/proxy/node_modules
+# The cache lives on a volume; a new named volume takes this directory's owner (node).
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME /data
 EXPOSE 5000
-HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:5000/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "apps/proxy/dist/main.js"]
+# Liveness on the port DOCXY_LISTEN names (exec form: no shell needed at run time).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "const l=process.env.DOCXY_LISTEN||'';fetch('http://127.0.0.1:'+l.slice(l.lastIndexOf(':')+1)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# node is PID 1 and gets docker stop's SIGTERM itself: it drains in-flight downloads
+# (server.drainTimeoutMs) before exiting. `docker run docxy check-config` etc. also work.
+ENTRYPOINT ["node", "/app/apps/proxy/dist/main.js"]
+CMD ["serve"]

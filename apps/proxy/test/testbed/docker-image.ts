@@ -1,0 +1,120 @@
+/**
+ * The Docxy image as users build it (the repository's Dockerfile, context the repository
+ * root), on the local base image, and containers of it run against the test bed with
+ * `--network host` (the engine runs without a bridge).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { importBaseImage } from './base-image.js';
+import type { Dockerd } from './dockerd.js';
+import { freePort } from './http-server.js';
+import type { Testbed } from './testbed.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+export const DOCXY_IMAGE = 'docxy-test/docxy:local';
+
+/** Builds the image once per engine; the build fetches packages, hence the host network. */
+export async function buildDocxyImage(engine: Dockerd): Promise<string> {
+  const base = await importBaseImage(engine);
+  await engine.docker(['build', '--network', 'host', '--build-arg', `NODE_IMAGE=${base}`, '--tag', DOCXY_IMAGE, REPO_ROOT], {
+    timeoutMs: 15 * 60_000,
+  });
+  return DOCXY_IMAGE;
+}
+
+export interface DocxyContainer {
+  name: string;
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  hostPort: string;
+  /** Host PID of the container's main process. */
+  pid: number;
+  inspect(): Promise<ContainerState>;
+  logs(): Promise<string>;
+  remove(): Promise<void>;
+}
+
+export interface ContainerState {
+  Status: string;
+  ExitCode: number;
+  Pid: number;
+  Health?: { Status: string; Log: Array<{ ExitCode: number; Output: string }> };
+}
+
+let serial = 0;
+
+/**
+ * Runs the image with the bed as Docker Hub and `volume` mounted on /data. The
+ * configuration comes as a file (DOCXY_CONFIG) plus DOCXY_LISTEN, as an operator would
+ * pass them; `extraRunArgs` go before the image name.
+ */
+export async function runDocxy(
+  engine: Dockerd,
+  bed: Testbed,
+  options: { volume: string; config?: Record<string, unknown>; extraRunArgs?: string[] },
+): Promise<DocxyContainer> {
+  const port = await freePort();
+  const name = `docxy-${process.pid}-${++serial}`;
+  const configFile = join(engine.dir, `${name}.yml`);
+  writeFileSync(
+    configFile,
+    stringify({
+      registries: { 'docker.io': { url: bed.upstreamUrl, trustedRealms: [bed.token.realm] } },
+      // The bed lives on loopback, which production defaults refuse.
+      upstream: { allowPrivateNetworks: true, retries: 0 },
+      ...options.config,
+    }),
+  );
+  await engine.docker([
+    'run',
+    '--detach',
+    '--name',
+    name,
+    '--network',
+    'host',
+    '--volume',
+    `${options.volume}:/data`,
+    '--volume',
+    `${configFile}:/etc/docxy/config.yml:ro`,
+    '--env',
+    'DOCXY_CONFIG=/etc/docxy/config.yml',
+    '--env',
+    `DOCXY_LISTEN=127.0.0.1:${port}`,
+    ...(options.extraRunArgs ?? []),
+    DOCXY_IMAGE,
+  ]);
+  const inspect = async (): Promise<ContainerState> =>
+    JSON.parse(await engine.docker(['inspect', '--format', '{{json .State}}', name])) as ContainerState;
+  const logs = async (): Promise<string> => {
+    // docker logs writes the container's stdout and stderr to its own.
+    const child = engine.spawnDocker(['logs', name]);
+    let text = '';
+    child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (text += d.toString()));
+    await new Promise((resolve) => child.once('close', resolve));
+    return text;
+  };
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const state = await inspect();
+    if (state.Status === 'exited') throw new Error(`container ${name} exited ${state.ExitCode}:\n${await logs()}`);
+    const ok = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok)
+      return {
+        name,
+        url,
+        hostPort: `127.0.0.1:${port}`,
+        pid: state.Pid,
+        inspect,
+        logs,
+        remove: () => engine.docker(['rm', '--force', '--volumes', name]).then(() => {}),
+      };
+    if (i > 300) throw new Error(`container ${name} did not serve /healthz:\n${await logs()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
