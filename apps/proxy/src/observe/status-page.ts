@@ -40,13 +40,14 @@ p{margin:0 0 8px}.muted{color:var(--muted)}code,pre{font:13px/1.45 ui-monospace,
 figure{margin:0;background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px}
 figcaption{display:flex;gap:16px;flex-wrap:wrap;font-size:.85rem;color:var(--muted);margin-bottom:8px}
 .key{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}.key.cache{background:var(--cache)}.key.up{background:var(--up)}.after{margin-top:12px}
-svg{display:block;width:100%;height:180px}.bar-cache{fill:var(--cache)}.bar-up{fill:var(--up)}.axis{stroke:var(--line)}.tick{fill:var(--muted);font-size:11px}
+svg{display:block;width:100%;height:160px}.bar-cache{fill:var(--cache)}.bar-up{fill:var(--up)}.axis{stroke:var(--line)}
+.ticks{display:flex;justify-content:space-between;color:var(--muted);font-size:.8rem;margin-top:4px}.status{margin-left:auto}
 table{width:100%;border-collapse:collapse;background:var(--card);border:1px solid var(--line);border-radius:10px;overflow:hidden}
 th,td{text-align:left;padding:8px 12px;border-bottom:1px solid var(--line);font-size:.9rem}th{color:var(--muted);font-weight:500}
 td.image{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;word-break:break-all}
 .snippets{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:12px}
 .snippet{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px;display:flex;flex-direction:column}
-.snippet h3{font-size:1rem;margin:0}.snippet pre{flex:1;background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:10px;overflow:auto;margin:8px 0}
+.snippet h3{font-size:1rem;margin:0}.snippet code{overflow-wrap:anywhere}.snippet pre{flex:1;background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:10px;overflow:auto;margin:8px 0}
 button{font:inherit;font-size:.85rem;align-self:flex-start;padding:4px 12px;border-radius:6px;border:1px solid var(--line);background:var(--card);color:var(--fg);cursor:pointer}
 button:focus-visible{outline:2px solid var(--accent);outline-offset:2px}.status{font-size:.8rem}
 `;
@@ -64,7 +65,7 @@ var NS='http://www.w3.org/2000/svg';
 function el(name,attrs,text){var e=document.createElementNS(NS,name);for(var k in attrs)e.setAttribute(k,attrs[k]);if(text)e.textContent=text;return e}
 function chart(series){
   var svg=document.getElementById('chart');while(svg.firstChild)svg.removeChild(svg.firstChild);
-  var W=600,H=180,top=8,bottom=20,left=4,plot=H-top-bottom,bw=W/series.length;
+  var W=600,H=160,top=4,bottom=1,left=0,plot=H-top-bottom,bw=W/series.length;
   var max=0,total=0,active=0;series.forEach(function(b){var t=b.cacheBytes+b.upstreamBytes;if(t>max)max=t;total+=t;if(t>0)active++});
   svg.appendChild(el('line',{x1:0,x2:W,y1:top+plot,y2:top+plot,'class':'axis'}));
   series.forEach(function(b,i){
@@ -72,9 +73,7 @@ function chart(series){
     if(hu>0){var r=el('rect',{x:x,y:top+plot-hu,width:Math.max(1,bw-2),height:hu,'class':'bar-up'});r.appendChild(el('title',{},new Date(b.t).toLocaleTimeString()+': '+bytes(b.upstreamBytes)+' fetched upstream'));svg.appendChild(r)}
     if(hc>0){var c=el('rect',{x:x,y:top+plot-hu-hc,width:Math.max(1,bw-2),height:hc,'class':'bar-cache'});c.appendChild(el('title',{},new Date(b.t).toLocaleTimeString()+': '+bytes(b.cacheBytes)+' from the cache'));svg.appendChild(c)}
   });
-  svg.appendChild(el('text',{x:2,y:H-4,'class':'tick'},'60 min ago'));
-  svg.appendChild(el('text',{x:W-2,y:H-4,'class':'tick','text-anchor':'end'},'now'));
-  if(max)svg.appendChild(el('text',{x:W-2,y:top+10,'class':'tick','text-anchor':'end'},'peak '+bytes(max)+'/min'));
+  set('peak',max?'peak '+bytes(max)+' a minute':'no traffic yet');
   svg.setAttribute('aria-label','Traffic per minute over the last hour: '+bytes(total)+' in '+active+' active minutes, peak '+bytes(max)+' per minute');
   svg.dataset.activeMinutes=String(active);
 }
@@ -135,8 +134,9 @@ export function renderStatusPage(input: StatusPageInput): string {
 <h2>Right now</h2>
 <dl class="cards">${card('hit-ratio', 'Cache hit ratio', 'hit-detail')}${card('cache-bytes', 'Served from the cache')}${card('upstream-bytes', 'Fetched upstream')}${card('quota', 'Upstream pulls left', 'quota-detail')}${card('fills', 'Downloads running', 'fill-detail')}</dl>
 <h2 id="traffic-title">Last hour</h2>
-<figure aria-labelledby="traffic-title"><figcaption><span><span class="key cache"></span>from the cache</span><span><span class="key up"></span>fetched upstream</span><span class="status" id="updated" aria-live="polite"></span></figcaption>
-<svg id="chart" viewBox="0 0 600 180" preserveAspectRatio="none" role="img" aria-label="Traffic per minute over the last hour"></svg></figure>
+<figure aria-labelledby="traffic-title"><figcaption><span><span class="key cache"></span>from the cache</span><span><span class="key up"></span>fetched upstream</span><span id="peak"></span><span class="status" id="updated" aria-live="polite"></span></figcaption>
+<svg id="chart" viewBox="0 0 600 160" preserveAspectRatio="none" role="img" aria-label="Traffic per minute over the last hour"></svg>
+<div class="ticks" aria-hidden="true"><span>60 min ago</span><span>now</span></div></figure>
 <section id="pulls" aria-labelledby="pulls-title"><h2 id="pulls-title">Recent pulls</h2>
 <table><thead><tr><th scope="col">When</th><th scope="col">Image</th><th scope="col">Cache</th></tr></thead><tbody id="pull-rows"></tbody></table></section>
 <h2>Use this mirror</h2>
