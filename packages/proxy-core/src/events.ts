@@ -22,7 +22,7 @@ export interface MirrorEvents {
   upstreamBytes?(event: { registry: string; bytes: number }): void;
   /**
    * One upstream HTTP exchange, timed to its response headers. `remaining` is the quota the
-   * upstream reported (`ratelimit-remaining`), `account` the operator account used, if any.
+   * upstream reported (`ratelimit-remaining`); per-account quota is in AccountPool.snapshot().
    */
   upstreamExchange?(event: {
     registry: string;

@@ -7,7 +7,7 @@ import { RegistryError } from '@docxy/proxy-core';
 import type { AccessPolicy } from '../access/policy.js';
 import { clientIp } from '../access/client-ip.js';
 
-const PROBES = new Set(['/health', '/healthz']);
+const PROBES = new Set(['/health', '/healthz', '/readyz']);
 
 export function admission(policy: AccessPolicy) {
   return async function admit(ctx: Context, next: Next): Promise<void> {

@@ -54,7 +54,9 @@ describe('client IP lists', () => {
     expect(denied.status).toBe(403);
     expect(errorCode(denied)).toBe('DENIED');
     expect(env.bed.front.calls).toEqual([]);
+    // Probes stay reachable for a load balancer left out of the lists (readiness too).
     expect((await rawCall(ipMirror.url, '/healthz', { localAddress: '127.0.0.3' })).status).toBe(200);
+    expect((await rawCall(ipMirror.url, '/readyz', { localAddress: '127.0.0.3' })).status).toBe(200);
     expect((await manifest(ipMirror, 'alpine', { localAddress: '127.0.0.2' })).status).toBe(200);
   });
 
