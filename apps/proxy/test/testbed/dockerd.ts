@@ -6,8 +6,8 @@
  *
  * `stop()` leaves nothing behind even when the engine misbehaves: it stops the engine
  * (which stops its containers), kills what is left of the process group it started,
- * unmounts whatever is still mounted under the temp dir, and removes it. A jest worker
- * that dies without `stop()` still kills the engine on exit.
+ * unmounts whatever is still mounted under the temp dir, and removes it. jest runs
+ * afterAll (hence `stop()`) even when beforeAll or a test failed or timed out.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync, mkdirSync, readlinkSync } from 'node:fs';
@@ -34,12 +34,6 @@ export interface Dockerd {
   spawnDocker(args: string[]): ChildProcess;
   stop(): Promise<void>;
 }
-
-const running = new Set<ChildProcess>();
-// A worker killed mid-test must not leave an engine running (afterAll never ran).
-process.once('exit', () => {
-  for (const child of running) killGroup(child, 'SIGKILL');
-});
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   try {
@@ -79,7 +73,6 @@ export async function startDockerd(options: { daemonJson?: DaemonJson; name?: st
     ],
     { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  running.add(child);
   const keep = (d: Buffer): void => {
     log.push(d.toString());
     if (log.length > 200) log.shift();
@@ -119,7 +112,6 @@ export async function startDockerd(options: { daemonJson?: DaemonJson; name?: st
       }
       // Anything of the group that outlived dockerd (containerd after a SIGKILL).
       killGroup(child, 'SIGKILL');
-      running.delete(child);
       killStrays(dir.path);
       await unmountUnder(dir.path);
       dir.remove();

@@ -1,0 +1,89 @@
+/**
+ * The real user path: a Docker engine whose daemon.json names the mirror in
+ * `registry-mirrors`, over HTTPS at a domain name, pulls Docker Hub names through it.
+ * The name resolves through /etc/hosts and the engine trusts the CA through
+ * /etc/docker/certs.d/<host:port>/ca.crt (both added for the test and removed after).
+ *
+ * The name resolves to ::1, not 127.0.0.1: dockerd always counts 127.0.0.0/8 as an
+ * insecure registry network and would skip certificate verification there.
+ */
+import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
+import { startTestbed, type SeedImages, type Testbed } from '../testbed/testbed.js';
+import { startTestMirror, type TestMirror } from '../testbed/mirror.js';
+import { startDockerd, type Dockerd } from '../testbed/dockerd.js';
+import { useMirrorHost, type MirrorHost } from '../testbed/docker-mirror-host.js';
+import { freePort } from '../testbed/http-server.js';
+import { issueCertificate, type IssuedCertificate } from '../testbed/docker-mirror-cert.js';
+
+jest.setTimeout(120_000);
+
+const NAME = 'mirror.test';
+const ADDRESS = '::1';
+
+let bed: Testbed;
+let images: SeedImages;
+let certificate: IssuedCertificate;
+let mirror: TestMirror;
+let host: MirrorHost;
+let engine: Dockerd;
+
+beforeAll(async () => {
+  bed = await startTestbed();
+  images = await bed.seed();
+  const port = await freePort(ADDRESS);
+  // The name resolves before the CA checks it (HTTP-01), and dockerd trusts the CA's root.
+  host = useMirrorHost({ name: NAME, address: ADDRESS, port });
+  certificate = await issueCertificate(NAME, ADDRESS);
+  host.trust(certificate.caPem);
+  mirror = await startTestMirror(bed, {
+    listen: `[${ADDRESS}]:${port}`,
+    publicUrl: `https://${NAME}:${port}`,
+    tls: { cert: certificate.certPath, key: certificate.keyPath },
+  });
+  engine = await startDockerd({ name: 'dockerd-mirror', daemonJson: { 'registry-mirrors': [`https://${NAME}:${port}`] } });
+}, 180_000);
+
+afterAll(async () => {
+  await engine?.stop();
+  host?.remove();
+  await mirror?.stop();
+  await certificate?.remove();
+  await bed?.stop();
+}, 120_000);
+
+const blobGets = (): string[] => bed.cdn.calls.filter((c) => c.method === 'GET').map((c) => c.path);
+/** Blob requests the mirror answered since log line `from`. */
+const mirrorBlobAnswers = (from: number): Array<{ url: string; status: number }> =>
+  mirror.logs
+    .slice(from)
+    .map((line) => JSON.parse(line) as { url?: string; status?: number })
+    .filter((entry): entry is { url: string; status: number } => typeof entry.url === 'string' && entry.url.includes('/blobs/'));
+
+describe('dockerd with registry-mirrors naming the mirror over HTTPS', () => {
+  // linux/amd64 of the seeded manifest list: its config and its layer.
+  const amd64 = (): string[] => images.list.blobs.slice(0, 2).map((b) => b.digest);
+
+  test('pulls a Docker Hub image through the mirror', async () => {
+    await engine.docker(['pull', 'alpine:latest']);
+    const repoDigests = JSON.parse(
+      await engine.docker(['image', 'inspect', '--format', '{{json .RepoDigests}}', 'alpine:latest']),
+    ) as string[];
+    expect(repoDigests).toEqual([`alpine@${images.list.top.digest}`]);
+    // The engine has no route to Docker Hub: the blobs came from the bed through the mirror.
+    for (const digest of amd64()) expect(blobGets().some((path) => path.includes(digest.slice('sha256:'.length)))).toBe(true);
+  });
+
+  test('a second pull after docker rmi is served from the cache: no upstream blob download', async () => {
+    await engine.docker(['rmi', 'alpine:latest']);
+    const left = await engine.docker(['image', 'ls', '--quiet']);
+    expect(left.trim()).toBe('');
+    bed.cdn.calls.length = 0;
+    const from = mirror.logs.length;
+    await engine.docker(['pull', 'alpine:latest']);
+    expect(blobGets()).toEqual([]);
+    // The engine did fetch the layers again, from the mirror.
+    const answered = mirrorBlobAnswers(from);
+    for (const digest of amd64())
+      expect(answered).toContainEqual(expect.objectContaining({ url: expect.stringContaining(digest), status: 200 }));
+  });
+});
