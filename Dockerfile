@@ -25,8 +25,8 @@ RUN pnpm --filter "@docxy/proxy..." run build \
 
 # ---- runtime: compiled code and production dependencies, as the unprivileged `node` ----
 FROM ${NODE_IMAGE}
+# The cache goes to the volume. (No DOCXY_LISTEN here: it would override a config file's listen.)
 ENV NODE_ENV=production \
-    DOCXY_LISTEN=0.0.0.0:5000 \
     DOCXY_DATA_DIR=/data
 WORKDIR /app
 COPY --from=build /src/node_modules node_modules
@@ -36,14 +36,15 @@ COPY --from=build /src/packages/proxy-core/node_modules packages/proxy-core/node
 COPY --from=build /src/apps/proxy/package.json apps/proxy/
 COPY --from=build /src/apps/proxy/dist apps/proxy/dist
 COPY --from=build /src/apps/proxy/node_modules apps/proxy/node_modules
+COPY docker/healthcheck.mjs /app/docker/healthcheck.mjs
 # The cache lives on a volume; a new named volume takes this directory's owner (node).
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME /data
-EXPOSE 5000
-# Liveness on the port DOCXY_LISTEN names (exec form: no shell needed at run time).
-HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "const l=process.env.DOCXY_LISTEN||'';fetch('http://127.0.0.1:'+l.slice(l.lastIndexOf(':')+1)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# 5000: the default listen address (HTTP); 8443: HTTPS as compose.yaml configures it.
+EXPOSE 5000 8443
+# /healthz on the configured listen address, HTTP or HTTPS (exec form: no shell at run time).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["node", "/app/docker/healthcheck.mjs"]
 # node is PID 1 and gets docker stop's SIGTERM itself: it drains in-flight downloads
 # (server.drainTimeoutMs) before exiting. `docker run docxy check-config` etc. also work.
 ENTRYPOINT ["node", "/app/apps/proxy/dist/main.js"]

@@ -4,11 +4,12 @@
  * One build per run, shared by every test here.
  */
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDockerd, type Dockerd } from '../testbed/dockerd.js';
-import { buildDocxyImage, DOCXY_IMAGE, runDocxy, type DocxyContainer } from '../testbed/docker-image.js';
+import { buildDocxyImage, DOCXY_IMAGE, healthzStatus, runDocxy, type DocxyContainer } from '../testbed/docker-image.js';
 import { startTestbed, type SeedImages, type Testbed } from '../testbed/testbed.js';
 import { skopeoCopy } from '../testbed/clients.js';
 import { tokenFrom } from '../testbed/client.js';
@@ -83,16 +84,55 @@ describe('the image', () => {
 });
 
 describe('a container of the image', () => {
-  test('serves /healthz and its HEALTHCHECK reports healthy', async () => {
-    // The image's own check, run every second instead of every 30 s.
-    const container = await start({ volume: 'docxy-health', extraRunArgs: ['--health-interval', '1s', '--health-start-period', '0s'] });
-    expect((await fetch(`${container.url}/healthz`)).status).toBe(200);
+  /** Waits for the image's own HEALTHCHECK (run every second here, not every 30 s) to settle. */
+  async function healthOf(container: DocxyContainer): Promise<string | undefined> {
     let state = await container.inspect();
-    for (let i = 0; state.Health?.Status !== 'healthy' && i < 300; i++) {
+    for (let i = 0; (state.Health?.Status ?? 'starting') === 'starting' && i < 150; i++) {
       await new Promise((r) => setTimeout(r, 200));
       state = await container.inspect();
     }
-    expect(state.Health?.Status).toBe('healthy');
+    return state.Health?.Status;
+  }
+  const everySecond = ['--health-interval', '1s', '--health-start-period', '0s', '--health-retries', '2'];
+
+  test('serves /healthz and its HEALTHCHECK reports healthy', async () => {
+    const container = await start({ volume: 'docxy-health', extraRunArgs: everySecond });
+    expect(await healthzStatus(container.url)).toBe(200);
+    expect(await healthOf(container)).toBe('healthy');
+  });
+
+  test('its HEALTHCHECK follows the configuration: HTTPS when tls is set', async () => {
+    const dir = tempDir('image-tls');
+    try {
+      const cert = { cert: join(dir.path, 'cert.pem'), key: join(dir.path, 'key.pem') };
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-keyout',
+          cert.key,
+          '-out',
+          cert.cert,
+          '-days',
+          '2',
+          '-subj',
+          '/CN=mirror.test',
+        ],
+        { stdio: 'ignore' },
+      );
+      const container = await start({ volume: 'docxy-tls', tls: cert, extraRunArgs: everySecond });
+      expect(container.url).toMatch(/^https:/);
+      expect(await healthzStatus(container.url)).toBe(200);
+      expect(await healthOf(container)).toBe('healthy');
+    } finally {
+      dir.remove();
+    }
   });
 
   test('pulls images through it, runs as uid 1000 and writes its cache to the volume as that user', async () => {

@@ -3,7 +3,9 @@
  * root), on the local base image, and containers of it run against the test bed with
  * `--network host` (the engine runs without a bridge).
  */
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -26,7 +28,7 @@ export async function buildDocxyImage(engine: Dockerd): Promise<string> {
 
 export interface DocxyContainer {
   name: string;
-  /** `http://127.0.0.1:<port>` */
+  /** `http://127.0.0.1:<port>` (`https://` with TLS) */
   url: string;
   hostPort: string;
   /** Host PID of the container's main process. */
@@ -53,7 +55,13 @@ let serial = 0;
 export async function runDocxy(
   engine: Dockerd,
   bed: Testbed,
-  options: { volume: string; config?: Record<string, unknown>; extraRunArgs?: string[] },
+  options: {
+    volume: string;
+    config?: Record<string, unknown>;
+    extraRunArgs?: string[];
+    /** PEM files on this machine, served as the mirror's certificate (config `tls`). */
+    tls?: { cert: string; key: string };
+  },
 ): Promise<DocxyContainer> {
   const port = await freePort();
   const name = `docxy-${process.pid}-${++serial}`;
@@ -64,9 +72,21 @@ export async function runDocxy(
       registries: { 'docker.io': { url: bed.upstreamUrl, trustedRealms: [bed.token.realm] } },
       // The bed lives on loopback, which production defaults refuse.
       upstream: { allowPrivateNetworks: true, retries: 0 },
+      ...(options.tls ? { tls: { cert: '/etc/docxy/tls/cert.pem', key: '/etc/docxy/tls/key.pem' } } : {}),
       ...options.config,
     }),
   );
+  const tlsMounts: string[] = [];
+  if (options.tls) {
+    // The server runs as node (uid 1000): a test key may be world-readable.
+    chmodSync(options.tls.key, 0o644);
+    tlsMounts.push(
+      '--volume',
+      `${options.tls.cert}:/etc/docxy/tls/cert.pem:ro`,
+      '--volume',
+      `${options.tls.key}:/etc/docxy/tls/key.pem:ro`,
+    );
+  }
   await engine.docker([
     'run',
     '--detach',
@@ -82,6 +102,7 @@ export async function runDocxy(
     'DOCXY_CONFIG=/etc/docxy/config.yml',
     '--env',
     `DOCXY_LISTEN=127.0.0.1:${port}`,
+    ...tlsMounts,
     ...(options.extraRunArgs ?? []),
     DOCXY_IMAGE,
   ]);
@@ -96,15 +117,11 @@ export async function runDocxy(
     await new Promise((resolve) => child.once('close', resolve));
     return text;
   };
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     const state = await inspect();
     if (state.Status === 'exited') throw new Error(`container ${name} exited ${state.ExitCode}:\n${await logs()}`);
-    const ok = await fetch(`${url}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok)
+    if ((await healthzStatus(url)) === 200)
       return {
         name,
         url,
@@ -117,4 +134,17 @@ export async function runDocxy(
     if (i > 300) throw new Error(`container ${name} did not serve /healthz:\n${await logs()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Status of GET /healthz, 0 when unreachable; a test certificate is not verified here. */
+export function healthzStatus(base: string): Promise<number> {
+  return new Promise((resolve) => {
+    const client = base.startsWith('https:') ? https : http;
+    const req = client.get(`${base}/healthz`, { rejectUnauthorized: false, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+  });
 }
