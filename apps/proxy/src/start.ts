@@ -104,10 +104,12 @@ export async function startMirror(config: Config, logDestination?: DestinationSt
     'docxy listening',
   );
   const stop = async (): Promise<void> => {
+    const deadline = Date.now() + config.server.drainTimeoutMs;
     await observability.stop();
     await running.drain();
-    // Fills outlive their clients; let them commit before the store's connections close.
-    await cache.fills.settle();
+    // Fills outlive their clients: let them commit before the store's connections close,
+    // but only within the drain timeout (a container runtime kills us soon after anyway).
+    await cache.fills.settle(deadline - Date.now());
     cache.close();
   };
   return { ...running, logger, publicUrl, cache, stop };

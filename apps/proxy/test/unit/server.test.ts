@@ -100,4 +100,31 @@ describe('graceful drain', () => {
     expect(await inflight).toBe(30000);
     await drained;
   });
+
+  test('a download that outlives the drain timeout does not hold the stop past it', async () => {
+    let upstreamClosed!: () => void;
+    const closed = new Promise<void>((resolve) => (upstreamClosed = resolve));
+    // An upstream that never finishes the blob: the fill would run forever.
+    const upstream = await fakeUpstream((_req, res) => {
+      res.writeHead(200, { 'content-length': String(1 << 30) });
+      const timer = setInterval(() => res.write(Buffer.alloc(1000)), 10);
+      res.on('close', () => {
+        clearInterval(timer);
+        upstreamClosed();
+      });
+    });
+    cleanup.push(() => upstream.close());
+    const mirror = await mirrorOf(upstream, { server: { drainTimeoutMs: 200 } });
+    const digest = `sha256:${'e'.repeat(64)}`;
+    const controller = new AbortController();
+    const response = await fetch(`${mirror.url}/v2/library/x/blobs/${digest}`, {
+      headers: { authorization: 'Bearer t' },
+      signal: controller.signal,
+    });
+    expect(response.status).toBe(200);
+    await mirror.stop();
+    controller.abort();
+    // The mirror has stopped although its fill never ended; the upstream is let go with it.
+    await closed;
+  }, 15_000);
 });

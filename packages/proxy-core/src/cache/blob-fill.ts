@@ -197,6 +197,11 @@ export class BlobFill extends EventEmitter {
     return this.readHandle !== undefined && this.state !== 'failed';
   }
 
+  /** Stops the download (shutting down): the fill fails, its readers see a failed transfer, nothing is cached. */
+  abort(reason: string): void {
+    if (this.state === 'running') this.options.body.destroy(new RegistryError('UNAVAILABLE', reason));
+  }
+
   /** Clients reading this fill right now. */
   get attached(): number {
     return this.readers;

@@ -71,9 +71,21 @@ export class FillCoordinator {
     }
   }
 
-  /** Resolves once every fill running now has ended (used when shutting down). */
-  async settle(): Promise<void> {
-    await Promise.all([...this.fills.values()].map((fill) => fill.finished));
+  /**
+   * Resolves once every fill running now has ended, waiting at most `timeoutMs`; fills
+   * still running then are aborted (shutting down: nothing half-written is kept).
+   */
+  async settle(timeoutMs = Number.POSITIVE_INFINITY): Promise<void> {
+    const running = [...this.fills.values()];
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'expired'>((resolve) => {
+      if (Number.isFinite(timeoutMs)) timer = setTimeout(() => resolve('expired'), Math.max(0, timeoutMs));
+    });
+    const outcome = await Promise.race([Promise.all(running.map((fill) => fill.finished)), expired]);
+    clearTimeout(timer);
+    if (outcome !== 'expired') return;
+    for (const fill of running) fill.abort('the mirror is shutting down');
+    await Promise.all(running.map((fill) => fill.finished));
   }
 
   get(digest: string): BlobFill | undefined {
