@@ -1,13 +1,13 @@
 /**
- * The listening socket: HTTPS when a certificate and key are configured (PEM; RSA, EC
- * and PKCS#8 keys are all read by Node's TLS), else HTTP. Slow-client guards and a
- * graceful drain for SIGTERM.
+ * The listening socket: HTTPS when given a certificate slot (`tls` files or ACME; PEM,
+ * RSA, EC and PKCS#8 keys are all read by Node's TLS), else HTTP. Slow-client guards and
+ * a graceful drain for SIGTERM.
  */
 import http from 'node:http';
 import https from 'node:https';
-import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/schema.js';
+import type { CertificateSlot } from './tls/certificate-slot.js';
 
 export interface RunningServer {
   server: http.Server;
@@ -22,13 +22,20 @@ export function splitListen(listen: string): { host: string; port: number } {
   return { host, port: Number(listen.slice(index + 1)) };
 }
 
-/** The server has no request handler yet: attach one with `server.on('request', app.callback())`. */
-export function createServer(config: Pick<Config, 'tls' | 'server'>): http.Server {
+/**
+ * The server has no request handler yet: attach one with `server.on('request', app.callback())`.
+ * With a slot it is HTTPS and serves the slot's certificate, swapped for new connections
+ * whenever the slot changes; until the slot holds one (ACME's first order), handshakes fail.
+ */
+export function createServer(config: Pick<Config, 'server'>, certificates?: CertificateSlot): http.Server {
   // Node checks header/request timeouts only every connectionsCheckingInterval (30 s by default).
   const options = { connectionsCheckingInterval: Math.min(1_000, config.server.headersTimeoutMs) };
-  const server = config.tls
-    ? https.createServer({ ...options, cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) })
-    : http.createServer(options);
+  let server: http.Server;
+  if (certificates) {
+    const secure = https.createServer(options);
+    certificates.bind(secure);
+    server = secure;
+  } else server = http.createServer(options);
   server.headersTimeout = config.server.headersTimeoutMs;
   // requestTimeout bounds receiving the request, not sending the (possibly huge) response.
   server.requestTimeout = config.server.requestTimeoutMs;

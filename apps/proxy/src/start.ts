@@ -15,6 +15,7 @@ import { Htpasswd } from './auth/htpasswd.js';
 import { AccessPolicy } from './access/policy.js';
 import { createServer, listen, type RunningServer } from './server.js';
 import { createObservability } from './observe/observability.js';
+import { startHttpsCertificates } from './tls/https-certificates.js';
 
 export interface Mirror extends RunningServer {
   logger: Logger;
@@ -80,10 +81,18 @@ export async function startMirror(config: Config, logDestination?: DestinationSt
   const observability = createObservability({ config, logger });
   const cache = await createCache(config, logger);
   const router = createRouter(config, createFetcher(config), cache, observability.events);
-  const running = await listen(createServer(config), config.listen, config.server.drainTimeoutMs);
+  // tls files are read (a bad pair stops start-up) and ACME's port-80 listener is up before the mirror listens.
+  const certificates = await startHttpsCertificates(config, logger);
+  certificates?.slot.subscribe((certificate) => observability.certificateExpiry(certificate.notAfter));
+  const running = await listen(createServer(config, certificates?.slot), config.listen, config.server.drainTimeoutMs).catch(
+    async (err: unknown) => {
+      await certificates?.stop();
+      throw err;
+    },
+  );
   // The realm needs the bound port (listen may say port 0), so the app is attached after listen.
   const publicUrl = publicUrlOf(config, running.server.address() as AddressInfo);
-  if (!config.publicUrl)
+  if (!config.publicUrl && !config.acme)
     logger.warn(
       { publicUrl: publicUrl.href },
       'publicUrl not configured: clients on other hosts will be sent to this address for tokens; set publicUrl',
@@ -106,6 +115,7 @@ export async function startMirror(config: Config, logDestination?: DestinationSt
   const stop = async (): Promise<void> => {
     const deadline = Date.now() + config.server.drainTimeoutMs;
     await observability.stop();
+    await certificates?.stop();
     await running.drain();
     // Fills outlive their clients: let them commit before the store's connections close,
     // but only within the drain timeout (a container runtime kills us soon after anyway).

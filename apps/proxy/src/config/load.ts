@@ -15,8 +15,18 @@ export class ConfigError extends Error {
   }
 }
 
-/** Environment variable → config path. The TLS names are the seed's. */
-const ENV_KEYS: Array<[string, string[]]> = [
+/** A comma-separated list ("a.example.com, b.example.com"). */
+const list = (value: string): string[] =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+/** "true"/"1"/"yes" or "false"/"0"/"no"; anything else is left for the schema to reject. */
+const bool = (value: string): unknown =>
+  ({ true: true, '1': true, yes: true, false: false, '0': false, no: false })[value.toLowerCase()] ?? value;
+
+/** Environment variable → config path (and how the text becomes a value). The TLS names are the seed's. */
+const ENV_KEYS: Array<[string, string[], ((value: string) => unknown)?]> = [
   ['DOCXY_LISTEN', ['listen']],
   ['DOCXY_PUBLIC_URL', ['publicUrl']],
   ['DOCXY_DATA_DIR', ['dataDir']],
@@ -29,6 +39,12 @@ const ENV_KEYS: Array<[string, string[]]> = [
   ['DOCXY_S3_BUCKET', ['cache', 's3', 'bucket']],
   ['DOCXY_S3_REGION', ['cache', 's3', 'region']],
   ['DOCXY_S3_ENDPOINT', ['cache', 's3', 'endpoint']],
+  ['DOCXY_ACME_DOMAINS', ['acme', 'domains'], list],
+  ['DOCXY_ACME_EMAIL', ['acme', 'email']],
+  ['DOCXY_ACME_DIRECTORY_URL', ['acme', 'directoryUrl']],
+  ['DOCXY_ACME_STAGING', ['acme', 'staging'], bool],
+  ['DOCXY_ACME_CA_BUNDLE', ['acme', 'caBundle']],
+  ['DOCXY_ACME_HTTP_LISTEN', ['acme', 'httpListen']],
 ];
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
@@ -74,9 +90,9 @@ export function loadConfig(options: { argv?: string[]; env?: NodeJS.ProcessEnv }
   const path = configPathFrom(options.argv ?? [], env);
   // With no file and no environment the schema's defaults apply: Docker Hub on 0.0.0.0:5000, data in ./data.
   const raw: Record<string, unknown> = path ? readFile(path) : {};
-  for (const [name, keyPath] of ENV_KEYS) {
+  for (const [name, keyPath, parse] of ENV_KEYS) {
     const value = env[name];
-    if (value !== undefined && value !== '') setPath(raw, keyPath, value);
+    if (value !== undefined && value !== '') setPath(raw, keyPath, parse ? parse(value) : value);
   }
   return validateConfig(raw, env);
 }
@@ -98,6 +114,10 @@ export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
     throw new ConfigError('invalid configuration:\n  cache.s3: required when cache.store is "s3"');
   if (config.cache.redirect && config.cache.store !== 's3')
     throw new ConfigError('invalid configuration:\n  cache.redirect: needs cache.store "s3"');
+  if (config.acme && config.tls)
+    throw new ConfigError(
+      'invalid configuration:\n  acme: give either tls (certificate files) or acme (certificates obtained by the mirror), not both',
+    );
   if (!config.registries[config.defaultRegistry])
     throw new ConfigError(`invalid configuration:\n  defaultRegistry: "${config.defaultRegistry}" is not in registries`);
   return config;
@@ -159,11 +179,13 @@ function resolveRegistries(
 }
 
 /**
- * The public URL used in challenges: configured, else derived from the bound address
- * (loopback for a wildcard bind). Never from a request's Host header.
+ * The public URL used in challenges: configured, else the first ACME domain (clients reach
+ * it on 443, whatever port the mirror binds behind a port mapping), else derived from the
+ * bound address (loopback for a wildcard bind). Never from a request's Host header.
  */
 export function publicUrlOf(config: Config, bound: { address: string; port: number }): URL {
   if (config.publicUrl) return new URL(config.publicUrl);
+  if (config.acme) return new URL(`https://${config.acme.domains[0]}`);
   const wildcard = bound.address === '0.0.0.0' || bound.address === '::';
   const host = wildcard ? '127.0.0.1' : bound.address.includes(':') ? `[${bound.address}]` : bound.address;
   return new URL(`${config.tls ? 'https' : 'http'}://${host}:${bound.port}`);
