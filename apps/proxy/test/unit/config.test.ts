@@ -201,3 +201,67 @@ describe('bad configuration stops start-up naming the key', () => {
     expect(problem(() => loadConfig({ argv: [], env: { DOCXY_LISTEN: 'oops' } }))).toContain('listen');
   });
 });
+
+describe('acme', () => {
+  test('a domain list is enough: Let\u2019s Encrypt production, port 80, defaults for the schedule, publicUrl on the first domain', () => {
+    const path = file('acme.yml', 'acme:\n  domains: [mirror.example.com, hub.example.com]\n  email: ops@example.com\n');
+    const config = loadConfig({ argv: ['--config', path], env: {} });
+    expect(config.acme).toEqual({
+      domains: ['mirror.example.com', 'hub.example.com'],
+      email: 'ops@example.com',
+      staging: false,
+      httpListen: '0.0.0.0:80',
+      checkInterval: 12 * 3600_000,
+      retryMin: 60_000,
+      retryMax: 3600_000,
+    });
+    expect(publicUrlOf(config, { address: '0.0.0.0', port: 5000 }).href).toBe('https://mirror.example.com/');
+    // An explicit publicUrl still wins.
+    expect(publicUrlOf({ ...config, publicUrl: 'https://other.example.com:8443' }, { address: '0.0.0.0', port: 5000 }).href).toBe(
+      'https://other.example.com:8443/',
+    );
+  });
+
+  test('DOCXY_ACME_* variables set the block (comma-separated domains, boolean staging)', () => {
+    const config = loadConfig({
+      argv: [],
+      env: {
+        DOCXY_ACME_DOMAINS: 'a.example.com, b.example.com',
+        DOCXY_ACME_EMAIL: 'ops@example.com',
+        DOCXY_ACME_STAGING: 'true',
+        DOCXY_ACME_CA_BUNDLE: '/etc/ssl/private-ca.pem',
+        DOCXY_ACME_HTTP_LISTEN: '[::]:8080',
+      },
+    });
+    expect(config.acme).toMatchObject({
+      domains: ['a.example.com', 'b.example.com'],
+      email: 'ops@example.com',
+      staging: true,
+      caBundle: '/etc/ssl/private-ca.pem',
+      httpListen: '[::]:8080',
+    });
+    const directory = loadConfig({
+      argv: [],
+      env: { DOCXY_ACME_DOMAINS: 'a.example.com', DOCXY_ACME_DIRECTORY_URL: 'https://ca.example.com/dir' },
+    });
+    expect(directory.acme).toMatchObject({ directoryUrl: 'https://ca.example.com/dir', staging: false });
+  });
+
+  test.each([
+    ['acme:\n  email: ops@example.com\n', 'acme.domains'],
+    ['acme:\n  domains: []\n', 'acme.domains'],
+    ['acme:\n  domains: ["*.example.com"]\n', 'acme.domains.0'],
+    ['acme:\n  domains: ["10.0.0.1"]\n', 'acme.domains.0'],
+    ['acme:\n  domains: [Mirror.Example.com]\n', 'acme.domains.0'],
+    ['acme:\n  domains: [m.example.com]\n  directoryUrl: http://ca.example.com/dir\n', 'acme.directoryUrl'],
+    ['acme:\n  domains: [m.example.com]\n  directoryUrl: https://ca.example.com/dir\n  staging: true\n', 'acme.staging'],
+    ['acme:\n  domains: [m.example.com]\n  httpListen: "80"\n', 'acme.httpListen'],
+    ['acme:\n  domains: [m.example.com]\n  retryMin: "1h"\n  retryMax: "1m"\n', 'acme.retryMax'],
+    ['acme:\n  domains: [m.example.com]\n  renewBefore: soon\n', 'acme.renewBefore'],
+    ['acme:\n  domains: [m.example.com]\n  challenge: dns-01\n', 'challenge'],
+    ['acme:\n  domains: [m.example.com]\ntls: { cert: /c.pem, key: /k.pem }\n', 'acme'],
+  ])('%j names %s', (yaml, key) => {
+    const path = file('bad-acme.yml', yaml);
+    expect(problem(() => loadConfig({ argv: ['--config', path], env: {} }))).toContain(key);
+  });
+});
