@@ -1,8 +1,10 @@
 /**
  * The real user path: a Docker engine whose daemon.json names the mirror in
  * `registry-mirrors`, over HTTPS at a domain name, pulls Docker Hub names through it.
- * The name resolves through /etc/hosts and the engine trusts the CA through
- * /etc/docker/certs.d/<host:port>/ca.crt (both added for the test and removed after).
+ * The mirror obtains its certificate itself (built-in ACME, HTTP-01) from pebble. The
+ * name resolves through /etc/hosts for dockerd (through challtestsrv for pebble) and the
+ * engine trusts pebble's root through /etc/docker/certs.d/<host:port>/ca.crt (both added
+ * for the test and removed after).
  *
  * The name resolves to ::1, not 127.0.0.1: dockerd always counts 127.0.0.0/8 as an
  * insecure registry network and would skip certificate verification there.
@@ -13,7 +15,8 @@ import { startTestMirror, type TestMirror } from '../testbed/mirror.js';
 import { startDockerd, type Dockerd } from '../testbed/dockerd.js';
 import { useMirrorHost, type MirrorHost } from '../testbed/docker-mirror-host.js';
 import { freePort } from '../testbed/http-server.js';
-import { issueCertificate, type IssuedCertificate } from '../testbed/docker-mirror-cert.js';
+import { startPebble, type Pebble } from '../testbed/pebble.js';
+import { healthzStatus } from '../testbed/docker-image.js';
 
 jest.setTimeout(120_000);
 
@@ -22,7 +25,7 @@ const ADDRESS = '::1';
 
 let bed: Testbed;
 let images: SeedImages;
-let certificate: IssuedCertificate;
+let pebble: Pebble;
 let mirror: TestMirror;
 let host: MirrorHost;
 let engine: Dockerd;
@@ -31,15 +34,21 @@ beforeAll(async () => {
   bed = await startTestbed();
   images = await bed.seed();
   const port = await freePort(ADDRESS);
-  // The name resolves before the CA checks it (HTTP-01), and dockerd trusts the CA's root.
+  const httpPort = await freePort(ADDRESS);
+  pebble = await startPebble({ httpPort });
+  await pebble.addDomain(NAME, ADDRESS);
   host = useMirrorHost({ name: NAME, address: ADDRESS, port });
-  certificate = await issueCertificate(NAME, ADDRESS);
-  host.trust(certificate.caPem);
+  host.trust(pebble.rootCaPem);
   mirror = await startTestMirror(bed, {
     listen: `[${ADDRESS}]:${port}`,
     publicUrl: `https://${NAME}:${port}`,
-    tls: { cert: certificate.certPath, key: certificate.keyPath },
+    acme: { domains: [NAME], directoryUrl: pebble.directoryUrl, caBundle: pebble.apiCaPath, httpListen: `[${ADDRESS}]:${httpPort}` },
   });
+  // The order runs in the background: wait until the mirror serves a certificate pebble issued.
+  for (let i = 0; (await healthzStatus(`https://${NAME}:${port}`, pebble.rootCaPem)) !== 200; i++) {
+    if (i > 300) throw new Error(`no certificate from ACME:\n${mirror.logs.slice(-20).join('\n')}\n${pebble.output().slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
   engine = await startDockerd({ name: 'dockerd-mirror', daemonJson: { 'registry-mirrors': [`https://${NAME}:${port}`] } });
 }, 180_000);
 
@@ -47,7 +56,7 @@ afterAll(async () => {
   await engine?.stop();
   host?.remove();
   await mirror?.stop();
-  await certificate?.remove();
+  await pebble?.stop();
   await bed?.stop();
 }, 120_000);
 

@@ -16,6 +16,8 @@ import { tokenFrom } from '../testbed/client.js';
 import { pullBlob } from '../testbed/blob-pull.js';
 import { singleImage, type Image } from '../testbed/images.js';
 import { tempDir } from '../testbed/tmp.js';
+import { startPebble } from '../testbed/pebble.js';
+import { freePort } from '../testbed/http-server.js';
 
 jest.setTimeout(120_000);
 
@@ -132,6 +134,37 @@ describe('a container of the image', () => {
       expect(await healthOf(container)).toBe('healthy');
     } finally {
       dir.remove();
+    }
+  });
+
+  test('with ACME on, as compose.yaml has it: obtains its certificate, keeps it on the volume as uid 1000, reports healthy', async () => {
+    const httpPort = await freePort();
+    const pebble = await startPebble({ httpPort });
+    try {
+      await pebble.addDomain('mirror.test', '127.0.0.1');
+      const volume = 'docxy-acme';
+      const container = await start({
+        volume,
+        https: true,
+        config: {
+          publicUrl: 'https://mirror.test',
+          acme: {
+            domains: ['mirror.test'],
+            directoryUrl: pebble.directoryUrl,
+            caBundle: '/etc/docxy/acme-ca.pem',
+            httpListen: `127.0.0.1:${httpPort}`,
+          },
+        },
+        extraRunArgs: [...everySecond, '--volume', `${pebble.apiCaPath}:/etc/docxy/acme-ca.pem:ro`],
+      });
+      // Served with the certificate pebble issued for the name (verified against pebble's root).
+      expect(await healthzStatus(container.url, pebble.rootCaPem, 'mirror.test')).toBe(200);
+      expect(await healthOf(container)).toBe('healthy');
+      const entries = ownersUnder(await volumePath(volume));
+      expect(entries.map((e) => e.path)).toContainEqual(expect.stringMatching(/^acme\/.+\/certificate\.pem$/));
+      expect(entries.filter((e) => e.uid !== 1000 || e.gid !== 1000)).toEqual([]);
+    } finally {
+      await pebble.stop();
     }
   });
 

@@ -61,6 +61,8 @@ export async function runDocxy(
     extraRunArgs?: string[];
     /** PEM files on this machine, served as the mirror's certificate (config `tls`). */
     tls?: { cert: string; key: string };
+    /** Serves HTTPS with a certificate of its own (config `acme`). */
+    https?: boolean;
   },
 ): Promise<DocxyContainer> {
   const port = await freePort();
@@ -117,7 +119,7 @@ export async function runDocxy(
     await new Promise((resolve) => child.once('close', resolve));
     return text;
   };
-  const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const url = `${options.tls || options.https ? 'https' : 'http'}://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     const state = await inspect();
     if (state.Status === 'exited') throw new Error(`container ${name} exited ${state.ExitCode}:\n${await logs()}`);
@@ -136,11 +138,17 @@ export async function runDocxy(
   }
 }
 
-/** Status of GET /healthz, 0 when unreachable; a test certificate is not verified here. */
-export function healthzStatus(base: string): Promise<number> {
+/**
+ * Status of GET /healthz, 0 when unreachable. Over HTTPS the certificate is verified
+ * against `ca` when given, not verified otherwise (a self-signed test certificate).
+ * `servername` is the name the certificate must carry (sent as SNI), when `base` is an address.
+ */
+export function healthzStatus(base: string, ca?: string, servername?: string): Promise<number> {
   return new Promise((resolve) => {
     const client = base.startsWith('https:') ? https : http;
-    const req = client.get(`${base}/healthz`, { rejectUnauthorized: false, timeout: 2000 }, (res) => {
+    const options: https.RequestOptions = { ...(ca ? { ca } : { rejectUnauthorized: false }), timeout: 2000 };
+    if (servername) options.servername = servername;
+    const req = client.get(`${base}/healthz`, options, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     });
