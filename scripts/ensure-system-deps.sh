@@ -7,7 +7,7 @@ need=()
 # pebble (ACME tests), dockerd (image and daemon.json tests; `docker` on PATH may be another
 # client, so the daemon is what is checked), chromium (status page tests).
 for pair in docker-registry:docker-registry skopeo:skopeo podman:podman containerd:containerd ctr:containerd openssl:openssl \
-  pebble:pebble pebble-challtestsrv:pebble dockerd:docker.io chromium:chromium "$@"; do
+  pebble:pebble pebble-challtestsrv:pebble dockerd:docker.io chromium:chromium shellcheck:shellcheck "$@"; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 [ ${#need[@]} -eq 0 ] && exit 0

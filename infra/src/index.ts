@@ -1,17 +1,15 @@
-/** The Pulumi program: `pulumi up` provisions one Docxy host from stack configuration. */
-import * as pulumi from '@pulumi/pulumi';
-import { DocxyHost } from './docxy-host.js';
+/** The Pulumi program: `pulumi up` provisions Docxy from the stack's `docxy:*` configuration (config.ts). */
+import { readStackConfig } from './config.js';
+import { deployDocxy } from './program.js';
 
-const config = new pulumi.Config('docxy');
-const host = new DocxyHost('docxy', {
-  domain: config.require('domain'),
-  zoneId: config.require('zoneId'),
-  image: config.require('image'),
-  instanceType: config.get('instanceType'),
-  dataVolumeGiB: config.getNumber('dataVolumeGiB'),
-  allowedCidrs: config.getObject<string[]>('allowedCidrs'),
-});
+const outputs = deployDocxy(readStackConfig());
 
-export const url = host.url;
-export const publicIp = host.publicIp;
-export const healthCheckId = host.healthCheckId;
+export const url = outputs.url;
+export const daemonJson = outputs.daemonJson;
+export const hostsToml = outputs.hostsToml;
+export const registriesConf = outputs.registriesConf;
+export const ciRoleArn = outputs.ciRoleArn;
+export const imageRepositoryUrl = outputs.imageRepositoryUrl;
+export const topology = outputs.topology;
+export const endpoint = outputs.endpoint;
+export const healthCheckId = outputs.healthCheckId;

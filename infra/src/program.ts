@@ -1,0 +1,101 @@
+/**
+ * The whole stack from a validated configuration: the chosen topology, its DNS name and
+ * health alarm, the image repository, upstream secrets and the CI deploy role. index.ts
+ * exports what this returns as the stack's outputs; tests call it under Pulumi's mocks.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import { CiDeployRole } from './components/ci-deploy-role.js';
+import { DnsAndHealth, type DnsTarget } from './components/dns-and-health.js';
+import { Ec2Mirror } from './components/ec2-mirror.js';
+import { FargateMirror } from './components/fargate-mirror.js';
+import { ImageRepository } from './components/image-repository.js';
+import { UpstreamSecrets } from './components/upstream-secrets.js';
+import type { StackConfig } from './config.js';
+import { healthCheckerCidrs, lookupNetwork } from './network.js';
+import { parameterPath } from './plan/names.js';
+import { isOpenToEveryone } from './plan/ingress.js';
+import { daemonJson, hostsToml, registriesConf } from './plan/snippets.js';
+
+/** Every resource's name starts with this (and so do the IAM names the CI role may manage). */
+export const NAME = 'docxy';
+
+export interface StackOutputs {
+  url: pulumi.Output<string>;
+  daemonJson: string;
+  hostsToml: string;
+  registriesConf: string;
+  ciRoleArn?: pulumi.Output<string>;
+  imageRepositoryUrl: pulumi.Output<string>;
+  topology: string;
+  /** fargate: the load balancer's name; ec2: the host's address. */
+  endpoint: pulumi.Output<string>;
+  healthCheckId: pulumi.Output<string>;
+}
+
+export function deployDocxy(config: StackConfig, stack: string = pulumi.getStack()): StackOutputs {
+  const path = parameterPath(stack);
+  const network = lookupNetwork(config);
+  const checkers = isOpenToEveryone(config.allowedCidrs) ? pulumi.output<string[]>([]) : healthCheckerCidrs();
+  const accounts = config.upstreamAccounts.map(({ registry, username }) => ({ registry, username }));
+
+  const images = new ImageRepository(`${NAME}-images`);
+  const secrets = new UpstreamSecrets(`${NAME}-upstream`, { parameterPath: path, accounts: config.upstreamAccounts });
+
+  let target: DnsTarget;
+  let endpoint: pulumi.Output<string>;
+  if (config.topology === 'fargate') {
+    const mirror = new FargateMirror(NAME, {
+      domain: config.domain,
+      zoneId: config.zoneId,
+      image: config.image,
+      network,
+      allowedCidrs: config.allowedCidrs,
+      healthCheckerCidrs: checkers,
+      accounts,
+      secrets: secrets.secrets,
+      ...config.fargate,
+    });
+    target = { kind: 'alias', dnsName: mirror.loadBalancerDnsName, zoneId: mirror.loadBalancerZoneId };
+    endpoint = mirror.loadBalancerDnsName;
+  } else {
+    const mirror = new Ec2Mirror(
+      NAME,
+      {
+        domain: config.domain,
+        image: config.image,
+        network,
+        allowedCidrs: config.allowedCidrs,
+        healthCheckerCidrs: checkers,
+        accounts,
+        parameterPath: path,
+        repositoryArn: images.repositoryArn,
+        ...config.ec2,
+      },
+      // The host reads its passwords at start: they must exist first.
+      { dependsOn: [secrets] },
+    );
+    target = { kind: 'address', ip: mirror.publicIp };
+    endpoint = mirror.publicIp;
+  }
+
+  const dns = new DnsAndHealth(NAME, { domain: config.domain, zoneId: config.zoneId, target, alarmEmail: config.alarmEmail });
+  const ci = config.ciRepository
+    ? new CiDeployRole(`${NAME}-ci`, {
+        repository: config.ciRepository,
+        existingProviderArn: config.ciOidcProviderArn,
+        iamNamePrefix: NAME,
+      })
+    : undefined;
+
+  return {
+    url: dns.url,
+    daemonJson: daemonJson(config.domain),
+    hostsToml: hostsToml(config.domain),
+    registriesConf: registriesConf(config.domain),
+    ciRoleArn: ci?.roleArn,
+    imageRepositoryUrl: images.repositoryUrl,
+    topology: config.topology,
+    endpoint,
+    healthCheckId: dns.healthCheckId,
+  };
+}
