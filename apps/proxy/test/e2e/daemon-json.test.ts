@@ -53,11 +53,14 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await engine?.stop();
-  host?.remove();
-  await mirror?.stop();
-  await pebble?.stop();
-  await bed?.stop();
+  // Every step runs even when an earlier one fails: no engine, process or /etc entry may outlive the file.
+  const failures: unknown[] = [];
+  for (const step of [() => engine?.stop(), () => host?.remove(), () => mirror?.stop(), () => pebble?.stop(), () => bed?.stop()]) {
+    await Promise.resolve()
+      .then(step)
+      .catch((err: unknown) => failures.push(err));
+  }
+  if (failures.length > 0) throw failures[0];
 }, 120_000);
 
 const blobGets = (): string[] => bed.cdn.calls.filter((c) => c.method === 'GET').map((c) => c.path);

@@ -34,9 +34,14 @@ beforeAll(async () => {
 }, 20 * 60_000);
 
 afterAll(async () => {
-  for (const container of containers) await container.remove().catch(() => {});
-  await bed?.stop();
-  await engine?.stop();
+  // Every step runs even when an earlier one fails: no engine, process or /etc entry may outlive the file.
+  const failures: unknown[] = [];
+  for (const step of [...containers.map((c) => () => c.remove()), () => bed?.stop(), () => engine?.stop()]) {
+    await Promise.resolve()
+      .then(step)
+      .catch((err: unknown) => failures.push(err));
+  }
+  if (failures.length > 0) throw failures[0];
 }, 120_000);
 
 async function start(options: Parameters<typeof runDocxy>[2]): Promise<DocxyContainer> {

@@ -123,16 +123,12 @@ export async function runDocxy(
   for (let i = 0; ; i++) {
     const state = await inspect();
     if (state.Status === 'exited') throw new Error(`container ${name} exited ${state.ExitCode}:\n${await logs()}`);
-    if ((await healthzStatus(url)) === 200)
-      return {
-        name,
-        url,
-        hostPort: `127.0.0.1:${port}`,
-        pid: state.Pid,
-        inspect,
-        logs,
-        remove: () => engine.docker(['rm', '--force', '--volumes', name]).then(() => {}),
-      };
+    if ((await healthzStatus(url)) === 200) {
+      let removed: Promise<void> | undefined;
+      // Idempotent: a test may remove its container before afterAll does.
+      const remove = (): Promise<void> => (removed ??= engine.docker(['rm', '--force', '--volumes', name]).then(() => {}));
+      return { name, url, hostPort: `127.0.0.1:${port}`, pid: state.Pid, inspect, logs, remove };
+    }
     if (i > 300) throw new Error(`container ${name} did not serve /healthz:\n${await logs()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
