@@ -7,13 +7,13 @@ import acme from 'acme-client';
 import { publicUrlOf } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../logger.js';
-import { acmeTransport } from './acme-http.js';
+import { acmeTransport, type AcmeTransport } from './acme-http.js';
 import { AcmeManager } from './acme-manager.js';
 import { CertificateSlot } from './certificate-slot.js';
 import { CertificateStore } from './certificate-store.js';
 import { ChallengeResponder } from './challenge-responder.js';
-import { watchCertificateFiles } from './file-certificates.js';
-import { startHttpListener } from './http-listener.js';
+import { watchCertificateFiles, type FileCertificates } from './file-certificates.js';
+import { startHttpListener, type HttpListener } from './http-listener.js';
 
 export interface HttpsCertificates {
   slot: CertificateSlot;
@@ -35,7 +35,12 @@ export function acmeDirectoryUrl(settings: NonNullable<Config['acme']>): string 
 export async function startHttpsCertificates(config: Config, logger: Logger): Promise<HttpsCertificates | undefined> {
   const slot = new CertificateSlot();
   if (config.tls) {
-    const files = watchCertificateFiles({ cert: config.tls.cert, key: config.tls.key, slot, logger });
+    let files: FileCertificates;
+    try {
+      files = watchCertificateFiles({ cert: config.tls.cert, key: config.tls.key, slot, logger });
+    } catch (err) {
+      throw new Error(`tls: cannot serve ${config.tls.cert} with ${config.tls.key}: ${(err as Error).message}`);
+    }
     return { slot, stop: async () => files.stop() };
   }
   const settings = config.acme;
@@ -44,15 +49,27 @@ export async function startHttpsCertificates(config: Config, logger: Logger): Pr
   // With acme the public URL is configured or the first domain: never the bound address.
   const publicUrl = publicUrlOf(config, { address: '0.0.0.0', port: 0 });
   const challenges = new ChallengeResponder();
-  const http = await startHttpListener({
-    listen: settings.httpListen,
-    challenges,
-    domains: settings.domains,
-    httpsPort: publicUrl.port,
-    onChallenge: (_token, found) => logger.info({ found }, 'ACME: challenge requested'),
-  });
+  // An unreadable CA bundle or a port that cannot be bound is a start-up error, said as such.
+  let transport: AcmeTransport;
+  try {
+    transport = acmeTransport(settings.caBundle);
+  } catch (err) {
+    throw new Error(`acme.caBundle: cannot read ${settings.caBundle}: ${(err as Error).message}`);
+  }
+  let http: HttpListener;
+  try {
+    http = await startHttpListener({
+      listen: settings.httpListen,
+      challenges,
+      domains: settings.domains,
+      httpsPort: publicUrl.port,
+      onChallenge: (_token, found) => logger.info({ found }, 'ACME: challenge requested'),
+    });
+  } catch (err) {
+    transport.close();
+    throw new Error(`acme.httpListen: cannot listen on ${settings.httpListen}: ${(err as Error).message}`);
+  }
   logger.info({ url: http.url, domains: settings.domains, directoryUrl }, 'ACME HTTP listener (challenges, health, redirect to HTTPS)');
-  const transport = acmeTransport(settings.caBundle);
   const manager = new AcmeManager({
     domains: settings.domains,
     email: settings.email,

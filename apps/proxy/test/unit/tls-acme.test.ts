@@ -13,7 +13,8 @@ import { CertificateStore, caFolderName } from '../../src/tls/certificate-store.
 import { ChallengeResponder } from '../../src/tls/challenge-responder.js';
 import { startHttpListener } from '../../src/tls/http-listener.js';
 import { nextCheckDelay, renewalDueAt, retryDelay, type RenewalPolicy } from '../../src/tls/renewal-schedule.js';
-import { freePort } from '../testbed/http-server.js';
+import { freePort, startHttp } from '../testbed/http-server.js';
+import { fakeUpstream, mirrorOf } from './fake-upstream.js';
 import { tempDir } from '../testbed/tmp.js';
 
 const dir = tempDir('tls-acme');
@@ -152,6 +153,26 @@ describe('port-80 listener', () => {
       expect(await ask('/v2/x/blobs/uploads/', { method: 'POST' })).toMatchObject({ status: 308 });
     } finally {
       await listener.close();
+    }
+  });
+});
+
+describe('start-up errors name the setting', () => {
+  test('a taken acme.httpListen port, a missing tls file', async () => {
+    const upstream = await fakeUpstream(() => {});
+    const taken = await startHttp(() => {});
+    try {
+      await expect(
+        mirrorOf(upstream, {
+          acme: { domains: ['m.example.com'], directoryUrl: 'https://127.0.0.1:9/dir', httpListen: `127.0.0.1:${taken.port}` },
+        }),
+      ).rejects.toThrow(/acme\.httpListen: cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
+      await expect(
+        mirrorOf(upstream, { tls: { cert: join(dir.path, 'missing.crt'), key: join(dir.path, 'missing.key') } }),
+      ).rejects.toThrow(/tls: cannot serve .*missing\.crt.*ENOENT/);
+    } finally {
+      await taken.close();
+      await upstream.close();
     }
   });
 });
