@@ -36,7 +36,6 @@ COPY --from=build /src/packages/proxy-core/node_modules packages/proxy-core/node
 COPY --from=build /src/apps/proxy/package.json apps/proxy/
 COPY --from=build /src/apps/proxy/dist apps/proxy/dist
 COPY --from=build /src/apps/proxy/node_modules apps/proxy/node_modules
-COPY docker/healthcheck.mjs /app/docker/healthcheck.mjs
 # The cache lives on a volume; a new named volume takes this directory's owner (node).
 RUN mkdir -p /data && chown node:node /data
 USER node
@@ -44,7 +43,7 @@ VOLUME /data
 # 5000: the default listen address (HTTP); 8443: HTTPS as compose.yaml configures it.
 EXPOSE 5000 8443
 # /healthz on the configured listen address, HTTP or HTTPS (exec form: no shell at run time).
-HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["node", "/app/docker/healthcheck.mjs"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["node", "/app/apps/proxy/dist/main.js", "healthcheck"]
 # node is PID 1 and gets docker stop's SIGTERM itself: it drains in-flight downloads
 # (server.drainTimeoutMs) before exiting. `docker run docxy check-config` etc. also work.
 ENTRYPOINT ["node", "/app/apps/proxy/dist/main.js"]

@@ -7,10 +7,11 @@ import { ConfigError } from '../config/load.js';
 import { checkConfig } from './check-config.js';
 import { type Command, helpText, parse, UsageError } from './command.js';
 import { gc } from './gc.js';
+import { healthcheck } from './healthcheck.js';
 import { prefetch } from './prefetch.js';
 import { serve } from './serve.js';
 
-const COMMANDS: Command[] = [serve, checkConfig, prefetch, gc];
+const COMMANDS: Command[] = [serve, checkConfig, prefetch, gc, healthcheck];
 
 function overview(): string {
   return [

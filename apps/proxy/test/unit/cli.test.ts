@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseImageReference } from '../../src/cli/image-reference.js';
 import { docxy } from '../testbed/cli.js';
+import { fakeUpstream, mirrorOf } from './fake-upstream.js';
 import { tempDir } from '../testbed/tmp.js';
 
 describe('usage', () => {
@@ -108,5 +109,23 @@ describe('image references', () => {
   test('a bad digest or tag is named', () => {
     expect(() => parseImageReference('app@sha256:zz')).toThrow('is not a digest');
     expect(() => parseImageReference('app:-x')).toThrow('is not a valid tag');
+  });
+});
+
+describe('healthcheck', () => {
+  test('exit 0 when the configured listen address answers /healthz, 1 when nothing does', async () => {
+    const upstream = await fakeUpstream((_req, res) => res.writeHead(404).end());
+    const mirror = await mirrorOf(upstream);
+    const listen = new URL(mirror.url).host;
+    try {
+      const healthy = await docxy(['healthcheck'], { DOCXY_LISTEN: listen });
+      expect(healthy.status).toBe(0);
+      await mirror.stop();
+      const down = await docxy(['healthcheck', '--timeout', '2'], { DOCXY_LISTEN: listen });
+      expect(down.status).toBe(1);
+      expect(down.stderr).toContain(`${listen} is not healthy`);
+    } finally {
+      await upstream.close();
+    }
   });
 });
