@@ -28,7 +28,7 @@ export interface StackConfig {
   vpcId?: string;
   subnetIds?: string[];
   fargate: { desiredCount: number; maxCount: number; cpu: number; memory: number; cacheExpiryDays: number };
-  ec2: { instanceType: string; dataVolumeGiB: number; acmeEmail: string; acmeDirectoryUrl?: string };
+  ec2: { instanceType: string; dataVolumeGiB: number; acmeEmail?: string; acmeDirectoryUrl?: string; acmeStaging: boolean };
 }
 
 /** Raw values as the stack holds them (strings; objects as JSON), and which keys are secrets. */
@@ -135,12 +135,14 @@ export function parseStackConfig(raw: RawConfig): StackConfig {
   const cacheExpiryDays = int('cacheExpiryDays', 30, 1, 3650);
 
   // ec2: instanceType (Graviton, default t4g.small), dataVolumeGiB (the cache disk, default 50),
-  // acmeEmail (Let's Encrypt account contact, required for ec2), acmeDirectoryUrl (e.g. Let's Encrypt staging).
+  // acmeEmail (contact given to Let's Encrypt, optional), acmeStaging ("true": Let's Encrypt staging,
+  // untrusted certificates, for a first try) or acmeDirectoryUrl (another ACME CA).
   const instanceType = str('instanceType', GRAVITON, 'a Graviton (ARM64) instance type such as t4g.small') ?? 't4g.small';
   const dataVolumeGiB = int('dataVolumeGiB', 50, 10, 16384);
-  const acmeEmail =
-    topology === 'ec2' ? required('acmeEmail', EMAIL, 'an email address') : (str('acmeEmail', EMAIL, 'an email address') ?? '');
+  const acmeEmail = str('acmeEmail', EMAIL, 'an email address');
   const acmeDirectoryUrl = str('acmeDirectoryUrl', /^https:\/\/[^\s"'`$\\]+$/, 'an https URL');
+  const acmeStaging = str('acmeStaging', /^(true|false)$/, 'true or false') === 'true';
+  if (acmeStaging && acmeDirectoryUrl) throw new StackConfigError('acmeStaging', 'give either acmeStaging or acmeDirectoryUrl, not both');
 
   return {
     topology,
@@ -155,7 +157,7 @@ export function parseStackConfig(raw: RawConfig): StackConfig {
     vpcId,
     subnetIds: subnetIds as string[] | undefined,
     fargate: { desiredCount, maxCount, ...size, cacheExpiryDays },
-    ec2: { instanceType, dataVolumeGiB, acmeEmail, acmeDirectoryUrl },
+    ec2: { instanceType, dataVolumeGiB, acmeEmail, acmeDirectoryUrl, acmeStaging },
   };
 }
 
@@ -197,6 +199,7 @@ const KEYS = [
   'dataVolumeGiB',
   'acmeEmail',
   'acmeDirectoryUrl',
+  'acmeStaging',
 ];
 
 // Exported by @pulumi/pulumi's runtime (3.248) but missing from its typings.

@@ -109,8 +109,9 @@ export function fargateMirror(input: FargateMirrorInput): { environment: Record<
 
 export interface Ec2MirrorInput {
   domain: string;
-  acmeEmail: string;
+  acmeEmail?: string;
   acmeDirectoryUrl?: string;
+  acmeStaging: boolean;
   cacheMaxSize: string;
   accounts: AccountRef[];
 }
@@ -124,9 +125,11 @@ export function ec2MirrorConfig(input: Ec2MirrorInput): string {
     cache: { store: 'fs', maxSize: input.cacheMaxSize },
     acme: {
       domains: [input.domain],
-      email: input.acmeEmail,
+      // Challenges, /healthz and a redirect to HTTPS; the host publishes it as port 80.
       httpListen: `0.0.0.0:${EC2_PORTS.acme.container}`,
+      ...(input.acmeEmail ? { email: input.acmeEmail } : {}),
       ...(input.acmeDirectoryUrl ? { directoryUrl: input.acmeDirectoryUrl } : {}),
+      ...(input.acmeStaging ? { staging: true } : {}),
     },
     ...(input.accounts.length ? { registries: accountsBlock(input.accounts) } : {}),
   });

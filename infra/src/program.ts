@@ -32,29 +32,38 @@ export interface StackOutputs {
   healthCheckId: pulumi.Output<string>;
 }
 
-export function deployDocxy(config: StackConfig, stack: string = pulumi.getStack()): StackOutputs {
+/** `opts` reach every top-level component (tests pass transformations through it). */
+export function deployDocxy(
+  config: StackConfig,
+  stack: string = pulumi.getStack(),
+  opts: pulumi.ComponentResourceOptions = {},
+): StackOutputs {
   const path = parameterPath(stack);
   const network = lookupNetwork(config);
   const checkers = isOpenToEveryone(config.allowedCidrs) ? pulumi.output<string[]>([]) : healthCheckerCidrs();
   const accounts = config.upstreamAccounts.map(({ registry, username }) => ({ registry, username }));
 
-  const images = new ImageRepository(`${NAME}-images`);
-  const secrets = new UpstreamSecrets(`${NAME}-upstream`, { parameterPath: path, accounts: config.upstreamAccounts });
+  const images = new ImageRepository(`${NAME}-images`, {}, opts);
+  const secrets = new UpstreamSecrets(`${NAME}-upstream`, { parameterPath: path, accounts: config.upstreamAccounts }, opts);
 
   let target: DnsTarget;
   let endpoint: pulumi.Output<string>;
   if (config.topology === 'fargate') {
-    const mirror = new FargateMirror(NAME, {
-      domain: config.domain,
-      zoneId: config.zoneId,
-      image: config.image,
-      network,
-      allowedCidrs: config.allowedCidrs,
-      healthCheckerCidrs: checkers,
-      accounts,
-      secrets: secrets.secrets,
-      ...config.fargate,
-    });
+    const mirror = new FargateMirror(
+      NAME,
+      {
+        domain: config.domain,
+        zoneId: config.zoneId,
+        image: config.image,
+        network,
+        allowedCidrs: config.allowedCidrs,
+        healthCheckerCidrs: checkers,
+        accounts,
+        secrets: secrets.secrets,
+        ...config.fargate,
+      },
+      opts,
+    );
     target = { kind: 'alias', dnsName: mirror.loadBalancerDnsName, zoneId: mirror.loadBalancerZoneId };
     endpoint = mirror.loadBalancerDnsName;
   } else {
@@ -72,13 +81,13 @@ export function deployDocxy(config: StackConfig, stack: string = pulumi.getStack
         ...config.ec2,
       },
       // The host reads its passwords at start: they must exist first.
-      { dependsOn: [secrets] },
+      { ...opts, dependsOn: [secrets] },
     );
     target = { kind: 'address', ip: mirror.publicIp };
     endpoint = mirror.publicIp;
   }
 
-  const dns = new DnsAndHealth(NAME, { domain: config.domain, zoneId: config.zoneId, target, alarmEmail: config.alarmEmail });
+  const dns = new DnsAndHealth(NAME, { domain: config.domain, zoneId: config.zoneId, target, alarmEmail: config.alarmEmail }, opts);
   const ci = config.ciRepository
     ? new CiDeployRole(`${NAME}-ci`, {
         repository: config.ciRepository,

@@ -27,8 +27,9 @@ export interface Ec2MirrorArgs {
   repositoryArn: pulumi.Input<string>;
   instanceType: string;
   dataVolumeGiB: number;
-  acmeEmail: string;
+  acmeEmail?: string;
   acmeDirectoryUrl?: string;
+  acmeStaging: boolean;
 }
 
 export class Ec2Mirror extends pulumi.ComponentResource {
@@ -63,6 +64,7 @@ export class Ec2Mirror extends pulumi.ComponentResource {
           domain: args.domain,
           acmeEmail: args.acmeEmail,
           acmeDirectoryUrl: args.acmeDirectoryUrl,
+          acmeStaging: args.acmeStaging,
           cacheMaxSize: cacheMaxSizeFor(args.dataVolumeGiB),
           accounts: args.accounts,
         }),

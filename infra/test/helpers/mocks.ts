@@ -10,6 +10,8 @@ export interface Captured {
   type: string;
   name: string;
   inputs: Record<string, unknown>;
+  /** Resource options as the program set them (ignoreChanges, retainOnDelete, …). */
+  opts: pulumi.CustomResourceOptions;
 }
 
 export const ACCOUNT = '123456789012';
@@ -46,6 +48,7 @@ function computed(type: string, name: string, inputs: Record<string, unknown>): 
     case 'aws:ecs/cluster:Cluster':
     case 'aws:ecs/service:Service':
     case 'aws:iam/role:Role':
+    case 'aws:iam/instanceProfile:InstanceProfile':
     case 'aws:cloudwatch/logGroup:LogGroup':
       return { arn, name };
     case 'aws:ssm/parameter:Parameter':
@@ -53,6 +56,11 @@ function computed(type: string, name: string, inputs: Record<string, unknown>): 
     default:
       return { arn };
   }
+}
+
+export const VOLUME_ID = 'vol-0123456789abcdef0';
+function idOf(type: string, name: string): string {
+  return type === 'aws:ebs/volume:Volume' ? VOLUME_ID : `${name}-id`;
 }
 
 const invokes: Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>> = {
@@ -68,6 +76,15 @@ const invokes: Record<string, (inputs: Record<string, unknown>) => Record<string
 /** How a secret input reaches the engine (Pulumi's secret signature). */
 export function secretValue(value: unknown): Record<string, unknown> {
   return { '4dabf18193072939515e22adb298388d': '1b47061264138c4ac30d75fd1eb44270', value };
+}
+
+/** An input's value, unwrapped when it is marked secret. */
+export function plain(input: unknown): unknown {
+  const secret = secretValue(undefined);
+  const sig = Object.keys(secret)[0]!;
+  return input && typeof input === 'object' && (input as Record<string, unknown>)[sig] === secret[sig]
+    ? (input as { value: unknown }).value
+    : input;
 }
 
 export interface Deployment {
@@ -100,12 +117,17 @@ export function stackConfig(values: Record<string, string>): StackConfig {
 export async function deploy(config: StackConfig, stack = 'prod'): Promise<Deployment> {
   const resources: Captured[] = [];
   const invoked: string[] = [];
+  const options = new Map<string, pulumi.CustomResourceOptions>();
+  const captureOptions: pulumi.ResourceTransformation = ({ type, name, opts }) => {
+    options.set(`${type}::${name}`, opts);
+    return undefined;
+  };
   pulumi.runtime.setMocks(
     {
       newResource: (args) => {
         const inputs = args.inputs as Record<string, unknown>;
-        resources.push({ type: args.type, name: args.name, inputs });
-        return { id: `${args.name}-id`, state: { ...inputs, ...computed(args.type, args.name, inputs) } };
+        resources.push({ type: args.type, name: args.name, inputs, opts: options.get(`${args.type}::${args.name}`) ?? {} });
+        return { id: idOf(args.type, args.name), state: { ...inputs, ...computed(args.type, args.name, inputs) } };
       },
       call: (args) => {
         invoked.push(args.token);
@@ -118,7 +140,7 @@ export async function deploy(config: StackConfig, stack = 'prod'): Promise<Deplo
     stack,
     false,
   );
-  const outputs = await resolveOutputs(deployDocxy(config, stack));
+  const outputs = await resolveOutputs(deployDocxy(config, stack, { transformations: [captureOptions] }));
   await pulumi.runtime.disconnect();
   return { resources, outputs, invoked };
 }
