@@ -130,7 +130,7 @@ export function parseStackConfig(raw: RawConfig): StackConfig {
   const maxCount = int('maxCount', Math.max(3, desiredCount), 1, 100);
   if (maxCount < desiredCount) throw new StackConfigError('maxCount', `must be at least desiredCount (${desiredCount})`);
   const size = fargateSize(int('cpu', 512, 256, 16384), int('memory', 1024, 512, 122880));
-  if (typeof size === 'string') throw new StackConfigError('memory', size);
+  if (typeof size === 'string') throw new StackConfigError(size.startsWith('cpu') ? 'cpu' : 'memory', size);
   // cacheExpiryDays: S3 blobs are deleted this long after they were cached (fetched again on demand).
   const cacheExpiryDays = int('cacheExpiryDays', 30, 1, 3650);
 

@@ -29,14 +29,25 @@ export interface HostInput {
   volumeId: string;
 }
 
-export const PATHS = {
+/** Where the host's files go (tests render the scripts with paths under a temporary directory). */
+export interface HostPaths {
+  hostEnv: string;
+  common: string;
+  run: string;
+  update: string;
+  units: string;
+  /** tmpfs: what the running container was started from, its config file and its secrets. */
+  state: string;
+}
+
+export const PATHS: HostPaths = {
   hostEnv: '/etc/docxy/host.env',
   common: '/usr/local/lib/docxy/common.sh',
   run: '/usr/local/sbin/docxy-run',
   update: '/usr/local/sbin/docxy-update',
   units: '/etc/systemd/system',
   state: '/run/docxy',
-} as const;
+};
 
 const SAFE = { region: /^[a-z]{2}(-[a-z]+)+-\d$/, parameterPath: /^(\/[A-Za-z0-9_.-]+)+$/, volumeId: /^vol-[0-9a-f]{8,17}$/ };
 
@@ -50,11 +61,11 @@ export function hostEnv(input: HostInput): string {
 }
 
 /** Functions docxy-run and docxy-update share. */
-export function commonScript(): string {
+export function commonScript(paths: HostPaths = PATHS): string {
   return `# shellcheck shell=bash
 # Shared by docxy-run and docxy-update: the stack's SSM parameters and image pulls.
 # shellcheck source=/dev/null
-. ${PATHS.hostEnv}
+. ${paths.hostEnv}
 
 docxy_parameter() {
   aws ssm get-parameter --region "$DOCXY_REGION" --name "$DOCXY_PARAMETERS/$1" --query Parameter.Value --output text
@@ -80,21 +91,21 @@ docxy_pull() {
 }
 
 /** docxy.service's ExecStart: fetch image, config and passwords, then run the container in the foreground. */
-export function runScript(): string {
+export function runScript(paths: HostPaths = PATHS): string {
   const { https, acme } = EC2_PORTS;
   return `#!/bin/bash
 # Runs the Docxy container for docxy.service (in the foreground, so systemd supervises it).
 set -euo pipefail
 # shellcheck source=/dev/null
-. ${PATHS.common}
+. ${paths.common}
 
-install -d -m 0700 ${PATHS.state}
+install -d -m 0700 ${paths.state}
 # Recorded first: a change made while starting is picked up by the next docxy-update.
-docxy_fingerprint > ${PATHS.state}/applied
+docxy_fingerprint > ${paths.state}/applied
 image=$(docxy_parameter ${PARAMETER_KEYS.image})
 docxy_pull "$image"
-docxy_parameter ${PARAMETER_KEYS.config} > ${PATHS.state}/config.yml
-chmod 0644 ${PATHS.state}/config.yml
+docxy_parameter ${PARAMETER_KEYS.config} > ${paths.state}/config.yml
+chmod 0644 ${paths.state}/config.yml
 
 # Upstream passwords: decrypted into a root-only file on tmpfs, handed to the container as
 # environment variables (the config names them with passwordEnv). Never in user data or logs.
@@ -103,31 +114,31 @@ aws ssm get-parameters-by-path --region "$DOCXY_REGION" --path "$DOCXY_PARAMETER
   --query 'Parameters[].[Name, Value]' --output text |
   while IFS=$'\\t' read -r name value; do
     printf '${UPSTREAM_PASSWORD_ENV_PREFIX}%s=%s\\n' "\${name##*/}" "$value"
-  done > ${PATHS.state}/secrets.env
+  done > ${paths.state}/secrets.env
 
 docker rm --force docxy >/dev/null 2>&1 || true
 exec docker run --rm --name docxy \\
   --publish ${https.host}:${https.container} --publish ${acme.host}:${acme.container} \\
   --volume ${EC2_DATA_MOUNT}/data:${CONTAINER_DATA_DIR} \\
-  --volume ${PATHS.state}/config.yml:${EC2_CONFIG_PATH}:ro \\
+  --volume ${paths.state}/config.yml:${EC2_CONFIG_PATH}:ro \\
   --env ${ENV.config}=${EC2_CONFIG_PATH} \\
-  --env-file ${PATHS.state}/secrets.env \\
+  --env-file ${paths.state}/secrets.env \\
   --stop-timeout ${STOP_GRACE_SECONDS} --log-driver journald \\
   "$image"
 `;
 }
 
 /** docxy-update.service: restart the mirror when its parameters changed, pulling the new image first. */
-export function updateScript(): string {
+export function updateScript(paths: HostPaths = PATHS): string {
   return `#!/bin/bash
 # Follows the stack's SSM parameters: when they differ from those the container was started
 # from, pull the image first (the mirror stays up meanwhile), then restart docxy.service.
 set -euo pipefail
 # shellcheck source=/dev/null
-. ${PATHS.common}
+. ${paths.common}
 
 wanted=$(docxy_fingerprint)
-if [ -f ${PATHS.state}/applied ] && [ "$wanted" = "$(cat ${PATHS.state}/applied)" ]; then
+if [ -f ${paths.state}/applied ] && [ "$wanted" = "$(cat ${paths.state}/applied)" ]; then
   exit 0
 fi
 docxy_pull "$(docxy_parameter ${PARAMETER_KEYS.image})"
@@ -136,7 +147,7 @@ systemctl restart docxy.service
 }
 
 /** systemd units, by file name. */
-export function units(): Record<string, string> {
+export function units(paths: HostPaths = PATHS): Record<string, string> {
   return {
     'docxy.service': `[Unit]
 Description=Docxy registry mirror
@@ -148,7 +159,7 @@ RequiresMountsFor=${EC2_DATA_MOUNT}
 StartLimitIntervalSec=0
 
 [Service]
-ExecStart=${PATHS.run}
+ExecStart=${paths.run}
 ExecStop=/usr/bin/docker stop --time ${STOP_GRACE_SECONDS} docxy
 Restart=always
 RestartSec=10
@@ -164,7 +175,7 @@ After=docxy.service
 
 [Service]
 Type=oneshot
-ExecStart=${PATHS.update}
+ExecStart=${paths.update}
 `,
     'docxy-update.timer': `[Unit]
 Description=Check Docxy's SSM parameters every minute
