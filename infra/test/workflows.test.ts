@@ -71,7 +71,7 @@ describe('GitHub workflows', () => {
     expect(text).toContain('branches: [main]');
     expect(text).toContain("github.event.workflow_run.conclusion == 'success'");
     expect(text).toMatch(/permissions:\n {2}contents: read\n {2}id-token: write/);
-    expect(text).toContain('role-to-assume: ${{ vars.AWS_ROLE_ARN }}');
+    expect(text).toMatch(/role-to-assume: \$\{\{ vars\.AWS_ROLE_ARN \}\}/);
     expect(text).not.toMatch(/aws-access-key-id|AWS_SECRET_ACCESS_KEY/);
     expect(text).toContain('docker buildx build --platform linux/arm64 --tag "$image" --push');
     expect(text).toContain('image="$repository:$COMMIT"');
