@@ -43,7 +43,8 @@ export function createServer(config: Pick<Config, 'server'>, certificates?: Cert
   return server;
 }
 
-export async function listen(server: http.Server, listenAddress: string, drainTimeoutMs: number): Promise<RunningServer> {
+/** Binds `server` to a "host:port" listen address; resolves to the URL it is reachable at. */
+export async function bindServer(server: http.Server, listenAddress: string): Promise<string> {
   const { host, port } = splitListen(listenAddress);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -55,9 +56,14 @@ export async function listen(server: http.Server, listenAddress: string, drainTi
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const scheme = server instanceof https.Server ? 'https' : 'http';
+  return `${scheme}://${shownHost}:${address.port}`;
+}
+
+export async function listen(server: http.Server, listenAddress: string, drainTimeoutMs: number): Promise<RunningServer> {
+  const url = await bindServer(server, listenAddress);
   return {
     server,
-    url: `${scheme}://${shownHost}:${address.port}`,
+    url,
     drain: () =>
       new Promise<void>((resolve) => {
         const hardStop = setTimeout(() => server.closeAllConnections(), drainTimeoutMs);

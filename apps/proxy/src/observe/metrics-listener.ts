@@ -3,8 +3,7 @@
  * internal address while the mirror's port faces clients. Serves the metrics path only.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { splitListen } from '../server.js';
+import { bindServer } from '../server.js';
 
 export interface MetricsListener {
   url: string;
@@ -29,18 +28,8 @@ export async function startMetricsListener(
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
-  const { host, port } = splitListen(listen);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
-    url: `http://${shown}:${address.port}`,
+    url: await bindServer(server, listen),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -6,8 +6,7 @@
  * anywhere else.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { splitListen } from '../server.js';
+import { bindServer } from '../server.js';
 import { CHALLENGE_PREFIX, type ChallengeResponder } from './challenge-responder.js';
 
 export interface HttpListenerOptions {
@@ -66,18 +65,8 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
   server.headersTimeout = 10_000;
   server.requestTimeout = 10_000;
   server.keepAliveTimeout = 5_000;
-  const { host, port: listenPort } = splitListen(options.listen);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listenPort, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
-    url: `http://${shownHost}:${address.port}`,
+    url: await bindServer(server, options.listen),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
