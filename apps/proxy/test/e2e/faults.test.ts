@@ -3,19 +3,18 @@
  * received (digest, clean end or failed transfer) and what the cache holds afterwards.
  */
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
 import { readdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { useSeededMirror } from '../testbed/lifecycle.js';
 import { startTestMirror, type TestMirror } from '../testbed/mirror.js';
-import { singleImage, MT, type Image } from '../testbed/images.js';
-import { call, errorCode, tokenFrom } from '../testbed/client.js';
+import type { Image } from '../testbed/images.js';
+import { call, errorCode, pullHeaders } from '../testbed/client.js';
+import { seedRandomImage } from '../testbed/testbed.js';
 import { pullBlob } from '../testbed/blob-pull.js';
 import { mountTmpfs } from '../testbed/tmpfs.js';
 import { spawnMirror } from '../testbed/mirror-process.js';
 import { tempDir } from '../testbed/tmp.js';
 
-const ALL = [MT.dockerList, MT.dockerManifest, MT.ociIndex, MT.ociManifest].join(', ');
 // Tags are revalidated on every pull here, so upstream trouble shows at once.
 const env = useSeededMirror({ config: { cache: { tagFreshness: 0 } } });
 
@@ -24,15 +23,8 @@ afterEach(() => {
   env.bed.front.fault = undefined;
 });
 
-async function auth(mirrorUrl: string, repo: string): Promise<Record<string, string>> {
-  return { authorization: `Bearer ${await tokenFrom(`${mirrorUrl}/auth/token`, `repository:${repo}:pull`)}`, accept: ALL };
-}
-
-async function seed(name: string, bytes: number): Promise<Image> {
-  const image = singleImage(name, { payload: randomBytes(bytes), gzipLevel: 1 });
-  await env.bed.push(`library/${name}`, image, ['latest']);
-  return image;
-}
+const auth = pullHeaders;
+const seed = (name: string, bytes: number): Promise<Image> => seedRandomImage(env.bed, name, bytes);
 
 async function settled(mirror: TestMirror, digest: string): Promise<void> {
   await mirror.cache.fills.get(digest)?.finished;

@@ -5,13 +5,13 @@
  * refused at once with a message (and a start-up warning) naming the setting.
  */
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { useSeededMirror } from '../testbed/lifecycle.js';
 import { startTestMirror, type TestMirror } from '../testbed/mirror.js';
-import { singleImage, MT, type Image } from '../testbed/images.js';
-import { call, errorCode, tokenFrom } from '../testbed/client.js';
+import { MT, type Image } from '../testbed/images.js';
+import { call, errorCode, pullHeaders } from '../testbed/client.js';
+import { seedRandomImage } from '../testbed/testbed.js';
 import { pullBlob } from '../testbed/blob-pull.js';
 import { mountTmpfs } from '../testbed/tmpfs.js';
 import { startS3rver } from '../testbed/s3rver.js';
@@ -28,15 +28,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function auth(mirrorUrl: string, repo: string): Promise<Record<string, string>> {
-  return { authorization: `Bearer ${await tokenFrom(`${mirrorUrl}/auth/token`, `repository:${repo}:pull`)}`, accept: ALL };
-}
-
-async function seed(name: string, bytes: number): Promise<Image> {
-  const image = singleImage(name, { payload: randomBytes(bytes), gzipLevel: 1 });
-  await env.bed.push(`library/${name}`, image, ['latest']);
-  return image;
-}
+const auth = pullHeaders;
+const seed = (name: string, bytes: number): Promise<Image> => seedRandomImage(env.bed, name, bytes);
 
 /** Pulls an image's layer through `mirror` and waits until its fill has ended. */
 async function pullLayer(on: TestMirror, name: string, image: Image) {

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { MT } from './images.js';
 
 /** A plain registry client for protocol tests: token handshake through a mirror's realm. */
 export interface Reply {
@@ -56,4 +57,10 @@ export function errorCode(reply: Reply): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Headers for a pull through a mirror: a token from its realm for `repo`, and every manifest type accepted. */
+export async function pullHeaders(mirrorUrl: string, repo: string, credentials?: string): Promise<Record<string, string>> {
+  const accept = [MT.dockerList, MT.dockerManifest, MT.ociIndex, MT.ociManifest].join(', ');
+  return { authorization: `Bearer ${await tokenFrom(`${mirrorUrl}/auth/token`, `repository:${repo}:pull`, credentials)}`, accept };
 }

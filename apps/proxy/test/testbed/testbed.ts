@@ -3,6 +3,7 @@
  * token auth, a token service, a counting front, and a CDN origin on another loopback
  * address that blob GETs are redirected to. `seed()` pushes the standard images.
  */
+import { randomBytes } from 'node:crypto';
 import { makeSigningCert } from './pki.js';
 import { startTokenService, type TokenService } from './token-service.js';
 import { startCdn, type Cdn } from './cdn.js';
@@ -95,4 +96,11 @@ async function startCdnOn(storageRoot: string, port: number): Promise<Cdn> {
   await new Promise<void>((resolve) => cdn.server.listen(port, '127.0.0.2', resolve));
   // Mutated in place: a spread copy would lose the `fault` accessor.
   return Object.assign(cdn, { port, url: `http://127.0.0.2:${port}` });
+}
+
+/** Pushes `library/<name>:latest`, one layer of `bytes` random bytes (gzip cannot shrink it). */
+export async function seedRandomImage(bed: Testbed, name: string, bytes: number): Promise<Image> {
+  const image = singleImage(name, { payload: randomBytes(bytes), gzipLevel: 1 });
+  await bed.push(`library/${name}`, image, ['latest']);
+  return image;
 }
