@@ -15,8 +15,13 @@ export interface UpstreamAccount {
   password: pulumi.Output<string>;
 }
 
+export type AuthMode = 'passthrough' | 'proxy';
+
 export interface StackConfig {
   topology: Topology;
+  authMode: AuthMode;
+  /** proxy mode on fargate: the EC P-256 PEM key every task signs tokens with. */
+  signingKey?: pulumi.Output<string>;
   domain: string;
   zoneId: string;
   image: string;
@@ -110,6 +115,16 @@ export function parseStackConfig(raw: RawConfig): StackConfig {
     throw new StackConfigError('allowedCidrs', 'expected a non-empty JSON list of IPv4 CIDRs');
   // upstreamAccounts (secret): [{"registry":"docker.io","username":"me","password":"…"}], set with --secret.
   const upstreamAccounts = parseAccounts(json('upstreamAccounts'), raw.secretKeys.has('upstreamAccounts'));
+  // authMode: "passthrough" (default: clients' own upstream logins are relayed) or "proxy" (clients
+  // pull through the mirror's upstreamAccounts; anonymously unless the mirror's auth says otherwise).
+  const authMode = values.authMode || 'passthrough';
+  if (authMode !== 'passthrough' && authMode !== 'proxy')
+    throw new StackConfigError('authMode', `expected "passthrough" or "proxy", got "${authMode}"`);
+  if (upstreamAccounts.length > 0 && authMode !== 'proxy')
+    throw new StackConfigError('upstreamAccounts', 'used only with authMode "proxy" (passthrough relays each client\'s own login)');
+  // signingKey (secret, fargate + proxy): the PEM EC P-256 key the tasks sign tokens with; every replica needs
+  // the same one (ec2 keeps the key the mirror generates on its data volume).
+  const signingKey = parseSigningKey(values.signingKey, raw.secretKeys.has('signingKey'), topology, authMode);
   // ciRepository: "owner/name" of the GitHub repository whose main branch may deploy (creates ciRoleArn).
   const ciRepository = str('ciRepository', REPOSITORY, 'a GitHub repository as owner/name');
   // ciOidcProviderArn: reuse the account's GitHub OIDC provider (an account holds one per issuer URL).
@@ -146,6 +161,8 @@ export function parseStackConfig(raw: RawConfig): StackConfig {
 
   return {
     topology,
+    authMode,
+    signingKey,
     domain,
     zoneId,
     image,
@@ -159,6 +176,28 @@ export function parseStackConfig(raw: RawConfig): StackConfig {
     fargate: { desiredCount, maxCount, ...size, cacheExpiryDays },
     ec2: { instanceType, dataVolumeGiB, acmeEmail, acmeDirectoryUrl, acmeStaging },
   };
+}
+
+function parseSigningKey(
+  value: string | undefined,
+  isSecret: boolean,
+  topology: Topology,
+  authMode: AuthMode,
+): pulumi.Output<string> | undefined {
+  const needed = topology === 'fargate' && authMode === 'proxy';
+  if (!value) {
+    if (needed)
+      throw new StackConfigError(
+        'signingKey',
+        'required for authMode "proxy" on fargate (tasks must share it): openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt | pulumi config set --secret docxy:signingKey',
+      );
+    return undefined;
+  }
+  if (!needed) throw new StackConfigError('signingKey', 'used only with authMode "proxy" on fargate');
+  if (!isSecret) throw new StackConfigError('signingKey', 'must be set with --secret');
+  if (!/^-----BEGIN (EC )?PRIVATE KEY-----\n[\s\S]+\n-----END (EC )?PRIVATE KEY-----\s*$/.test(value))
+    throw new StackConfigError('signingKey', 'expected a PEM private key');
+  return pulumi.secret(value);
 }
 
 function parseAccounts(value: unknown, isSecret: boolean): UpstreamAccount[] {
@@ -180,6 +219,8 @@ function parseAccounts(value: unknown, isSecret: boolean): UpstreamAccount[] {
 
 const KEYS = [
   'topology',
+  'authMode',
+  'signingKey',
   'domain',
   'zoneId',
   'image',

@@ -67,6 +67,8 @@ function renderConfig(config: Record<string, unknown>): string {
 
 export interface FargateMirrorInput {
   domain: string;
+  /** proxy: tokens signed with the shared key passed as SIGNING_KEY_ENV (a container secret). */
+  authMode: 'passthrough' | 'proxy';
   bucket: string;
   region: string;
   /** The VPC's CIDR: X-Forwarded-For is believed only from the ALB inside it. */
@@ -81,10 +83,15 @@ export interface FargateMirrorInput {
  */
 export const INLINE_CONFIG_ENV = 'DOCXY_CONFIG_YAML';
 const FARGATE_CONFIG_PATH = '/tmp/docxy.yml';
+/** proxy mode on Fargate: the token signing key (PEM) arrives in this variable; the wrapper writes it to a 0600 file. */
+export const SIGNING_KEY_ENV = 'DOCXY_SIGNING_KEY_PEM';
+const FARGATE_SIGNING_KEY_PATH = '/tmp/docxy-signing-key.pem';
 
 /** Container settings for a Fargate task: plain HTTP on FARGATE_PORT, S3 cache, presigned redirects. */
 export function fargateMirror(input: FargateMirrorInput): { environment: Record<string, string>; entryPoint: string[]; command: string[] } {
+  const proxy = input.authMode === 'proxy';
   const configYaml = renderConfig({
+    ...(proxy ? { auth: { mode: 'proxy', signingKey: FARGATE_SIGNING_KEY_PATH } } : {}),
     cache: { redirect: true },
     access: { trustedProxies: [input.vpcCidr] },
     ...(input.accounts.length ? { registries: accountsBlock(input.accounts) } : {}),
@@ -102,13 +109,23 @@ export function fargateMirror(input: FargateMirrorInput): { environment: Record<
       [ENV.s3Region]: input.region,
     },
     entryPoint: ['/bin/sh', '-c'],
+    // umask: the key file is the node user's alone. unset: the key stays out of the mirror's environment.
     // exec: node stays PID 1 and receives ECS's SIGTERM itself (graceful drain).
-    command: [`printf '%s' "$${INLINE_CONFIG_ENV}" > ${FARGATE_CONFIG_PATH} && exec node ${MIRROR_MAIN} serve`],
+    command: [
+      [
+        'umask 077',
+        `printf '%s' "$${INLINE_CONFIG_ENV}" > ${FARGATE_CONFIG_PATH}`,
+        ...(proxy ? [`printf '%s\\n' "$${SIGNING_KEY_ENV}" > ${FARGATE_SIGNING_KEY_PATH}`, `unset ${SIGNING_KEY_ENV}`] : []),
+        `exec node ${MIRROR_MAIN} serve`,
+      ].join(' && '),
+    ],
   };
 }
 
 export interface Ec2MirrorInput {
   domain: string;
+  /** proxy: the mirror signs tokens with the key it generates once on the data volume. */
+  authMode: 'passthrough' | 'proxy';
   acmeEmail?: string;
   acmeDirectoryUrl?: string;
   acmeStaging: boolean;
@@ -122,6 +139,7 @@ export function ec2MirrorConfig(input: Ec2MirrorInput): string {
     listen: `0.0.0.0:${EC2_PORTS.https.container}`,
     publicUrl: `https://${input.domain}`,
     dataDir: CONTAINER_DATA_DIR,
+    ...(input.authMode === 'proxy' ? { auth: { mode: 'proxy' } } : {}),
     cache: { store: 'fs', maxSize: input.cacheMaxSize },
     acme: {
       domains: [input.domain],

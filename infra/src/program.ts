@@ -9,7 +9,7 @@ import { DnsAndHealth, type DnsTarget } from './components/dns-and-health.js';
 import { Ec2Mirror } from './components/ec2-mirror.js';
 import { FargateMirror } from './components/fargate-mirror.js';
 import { ImageRepository } from './components/image-repository.js';
-import { UpstreamSecrets } from './components/upstream-secrets.js';
+import { MirrorSecrets } from './components/mirror-secrets.js';
 import type { StackConfig } from './config.js';
 import { healthCheckerCidrs, lookupNetwork } from './network.js';
 import { parameterPath } from './plan/names.js';
@@ -44,7 +44,11 @@ export function deployDocxy(
   const accounts = config.upstreamAccounts.map(({ registry, username }) => ({ registry, username }));
 
   const images = new ImageRepository(`${NAME}-images`, {}, opts);
-  const secrets = new UpstreamSecrets(`${NAME}-upstream`, { parameterPath: path, accounts: config.upstreamAccounts }, opts);
+  const secrets = new MirrorSecrets(
+    `${NAME}-secrets`,
+    { parameterPath: path, accounts: config.upstreamAccounts, signingKey: config.signingKey },
+    opts,
+  );
 
   let target: DnsTarget;
   let endpoint: pulumi.Output<string>;
@@ -58,6 +62,7 @@ export function deployDocxy(
         network,
         allowedCidrs: config.allowedCidrs,
         healthCheckerCidrs: checkers,
+        authMode: config.authMode,
         accounts,
         secrets: secrets.secrets,
         ...config.fargate,
@@ -75,6 +80,7 @@ export function deployDocxy(
         network,
         allowedCidrs: config.allowedCidrs,
         healthCheckerCidrs: checkers,
+        authMode: config.authMode,
         accounts,
         parameterPath: path,
         repositoryArn: images.repositoryArn,

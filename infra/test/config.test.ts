@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from '@jest/globals';
 import * as pulumi from '@pulumi/pulumi';
 import { parseStackConfig, readStackConfig } from '../src/config.js';
+import { SIGNING_KEY } from './helpers/mocks.js';
 
 const required = { domain: 'mirror.example.com', zoneId: 'Z0123456789ABC', image: 'registry.example.com/docxy:1' };
 const parse = (values: Record<string, string>, secretKeys: string[] = []) => parseStackConfig({ values, secretKeys: new Set(secretKeys) });
@@ -42,9 +43,13 @@ describe('stack configuration', () => {
     expect(() => parse({ ...required, ...bad })).toThrow(message);
   });
 
-  test('upstream accounts must be a stack secret and well formed', () => {
+  test('upstream accounts must be a stack secret and well formed, and need proxy mode', () => {
     const accounts = JSON.stringify([{ registry: 'docker.io', username: 'acme', password: 'pw' }]);
-    expect(() => parse({ ...required, upstreamAccounts: accounts })).toThrow('must be set with --secret');
+    expect(() => parse({ ...required, topology: 'ec2', upstreamAccounts: accounts }, ['upstreamAccounts'])).toThrow(
+      'used only with authMode "proxy"',
+    );
+    const proxy = { ...required, topology: 'ec2', authMode: 'proxy' };
+    expect(() => parse({ ...proxy, upstreamAccounts: accounts })).toThrow('must be set with --secret');
     expect(() =>
       parse({ ...required, upstreamAccounts: JSON.stringify([{ registry: 'docker.io', username: 'acme' }]) }, ['upstreamAccounts']),
     ).toThrow('docxy:upstreamAccounts[0]: password: required');
@@ -53,8 +58,21 @@ describe('stack configuration', () => {
         'upstreamAccounts',
       ]),
     ).toThrow('registry');
-    const [account] = parse({ ...required, upstreamAccounts: accounts }, ['upstreamAccounts']).upstreamAccounts;
+    const [account] = parse({ ...proxy, upstreamAccounts: accounts }, ['upstreamAccounts']).upstreamAccounts;
     expect(account).toMatchObject({ registry: 'docker.io', username: 'acme' });
+  });
+
+  test('proxy mode on fargate needs the shared signing key, as a secret PEM key; elsewhere it is refused', () => {
+    const proxy = { ...required, authMode: 'proxy' };
+    expect(() => parse(proxy)).toThrow('docxy:signingKey: required for authMode "proxy" on fargate');
+    expect(() => parse({ ...proxy, signingKey: SIGNING_KEY })).toThrow('must be set with --secret');
+    expect(() => parse({ ...proxy, signingKey: 'not a key' }, ['signingKey'])).toThrow('PEM');
+    expect(() => parse({ ...required, signingKey: SIGNING_KEY }, ['signingKey'])).toThrow('used only with authMode "proxy" on fargate');
+    expect(() => parse({ ...proxy, topology: 'ec2', signingKey: SIGNING_KEY }, ['signingKey'])).toThrow(
+      'used only with authMode "proxy" on fargate',
+    );
+    expect(parse({ ...proxy, signingKey: SIGNING_KEY }, ['signingKey']).signingKey).toBeDefined();
+    expect(() => parse({ ...required, authMode: 'ldap' })).toThrow('docxy:authMode');
   });
 });
 
@@ -69,6 +87,7 @@ describe('readStackConfig', () => {
         'docxy:image': 'registry.example.com/docxy:1',
         'docxy:topology': 'ec2',
         'docxy:dataVolumeGiB': '200',
+        'docxy:authMode': 'proxy',
         'docxy:allowedCidrs': '["198.51.100.0/24"]',
         'docxy:upstreamAccounts': '[{"registry":"docker.io","username":"acme","password":"s3cret"}]',
       },

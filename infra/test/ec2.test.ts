@@ -19,6 +19,7 @@ const base = {
   zoneId: 'Z0123456789ABC',
   image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/docxy-images-repo:abc123',
   acmeEmail: 'ops@example.com',
+  authMode: 'proxy',
   upstreamAccounts: JSON.stringify([{ registry: 'docker.io', username: 'acme', password: PASSWORD }]),
 };
 
@@ -123,6 +124,7 @@ describe('ec2: image, config and secrets through SSM', () => {
       listen: '0.0.0.0:8443',
       publicUrl: 'https://mirror.example.com',
       dataDir: '/data',
+      auth: { mode: 'proxy' },
       cache: { store: 'fs', maxSize: '42GiB' },
       acme: { domains: ['mirror.example.com'], httpListen: '0.0.0.0:8080', email: 'ops@example.com' },
       registries: { 'docker.io': { accounts: [{ username: 'acme', passwordEnv: 'DOCXY_UPSTREAM_PASSWORD_0' }] } },
@@ -131,7 +133,7 @@ describe('ec2: image, config and secrets through SSM', () => {
   });
 
   test('passwords: SecureString parameters, read by the host at start, never in user data', () => {
-    expect(one(d, 'aws:ssm/parameter:Parameter', 'docxy-upstream-0').inputs).toMatchObject({
+    expect(one(d, 'aws:ssm/parameter:Parameter', 'docxy-secrets-0').inputs).toMatchObject({
       name: '/docxy/prod/upstream/0',
       type: 'SecureString',
       value: secretValue(PASSWORD),

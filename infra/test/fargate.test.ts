@@ -1,5 +1,16 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
-import { HEALTH_CHECKER_CIDRS, REGION, VPC_CIDR, deploy, one, ofType, secretValue, stackConfig, type Deployment } from './helpers/mocks.js';
+import {
+  HEALTH_CHECKER_CIDRS,
+  REGION,
+  SIGNING_KEY,
+  VPC_CIDR,
+  deploy,
+  one,
+  ofType,
+  secretValue,
+  stackConfig,
+  type Deployment,
+} from './helpers/mocks.js';
 
 const IMAGE = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/docxy-images-repo:abc123';
 const PASSWORD = 'dckr_pat_NotARealToken0123456789';
@@ -7,7 +18,9 @@ const base = {
   domain: 'mirror.example.com',
   zoneId: 'Z0123456789ABC',
   image: IMAGE,
+  authMode: 'proxy',
   upstreamAccounts: JSON.stringify([{ registry: 'docker.io', username: 'acme', password: PASSWORD }]),
+  signingKey: SIGNING_KEY,
   ciRepository: 'acme/docxy',
   alarmEmail: 'ops@example.com',
 };
@@ -143,13 +156,16 @@ describe('fargate: task and service', () => {
       DOCXY_S3_REGION: REGION,
       DOCXY_CONFIG: '/tmp/docxy.yml',
     });
-    // The wrapper writes the inline config to DOCXY_CONFIG's path, then execs node (PID 1 gets SIGTERM).
+    // The wrapper writes the inline config to DOCXY_CONFIG's path (and the key where the config
+    // names it), then execs node (PID 1 gets SIGTERM). test/mirror-contract.test.ts runs it.
     expect(container.entryPoint).toEqual(['/bin/sh', '-c']);
     expect(container.command).toEqual([
-      expect.stringMatching(/^printf '%s' "\$DOCXY_CONFIG_YAML" > \/tmp\/docxy\.yml && exec node \S+main\.js serve$/),
+      expect.stringMatching(/^umask 077 && printf '%s' "\$DOCXY_CONFIG_YAML" > \/tmp\/docxy\.yml && .* && exec node \S+main\.js serve$/),
     ]);
+    expect(container.command[0]).toContain('> /tmp/docxy-signing-key.pem && unset DOCXY_SIGNING_KEY_PEM');
     const file = JSON.parse(env.DOCXY_CONFIG_YAML!);
     expect(file).toEqual({
+      auth: { mode: 'proxy', signingKey: '/tmp/docxy-signing-key.pem' },
       cache: { redirect: true },
       access: { trustedProxies: [VPC_CIDR] },
       registries: { 'docker.io': { accounts: [{ username: 'acme', passwordEnv: 'DOCXY_UPSTREAM_PASSWORD_0' }] } },
@@ -157,16 +173,30 @@ describe('fargate: task and service', () => {
     expect(container.stopTimeout).toBeGreaterThan(30);
   });
 
-  test('upstream passwords reach the task as SSM secrets, never in plain text', () => {
-    const parameter = one(d, 'aws:ssm/parameter:Parameter');
-    // The value reaches the engine marked secret (encrypted in state).
-    expect(parameter.inputs).toMatchObject({ name: '/docxy/prod/upstream/0', type: 'SecureString', value: secretValue(PASSWORD) });
+  test('upstream passwords and the shared signing key reach the task as SSM secrets, never in plain text', () => {
+    // The values reach the engine marked secret (encrypted in state).
+    expect(one(d, 'aws:ssm/parameter:Parameter', 'docxy-secrets-0').inputs).toMatchObject({
+      name: '/docxy/prod/upstream/0',
+      type: 'SecureString',
+      value: secretValue(PASSWORD),
+    });
+    expect(one(d, 'aws:ssm/parameter:Parameter', 'docxy-secrets-signing-key').inputs).toMatchObject({
+      name: '/docxy/prod/signing-key',
+      type: 'SecureString',
+      value: secretValue(SIGNING_KEY),
+    });
+    const arn = (name: string) => `arn:aws:ssm:eu-west-1:123456789012:parameter/docxy/prod/${name}`;
     expect(container.secrets).toEqual([
-      { name: 'DOCXY_UPSTREAM_PASSWORD_0', valueFrom: 'arn:aws:ssm:eu-west-1:123456789012:parameter/docxy/prod/upstream/0' },
+      { name: 'DOCXY_UPSTREAM_PASSWORD_0', valueFrom: arn('upstream/0') },
+      { name: 'DOCXY_SIGNING_KEY_PEM', valueFrom: arn('signing-key') },
     ]);
-    expect(JSON.stringify(one(d, 'aws:ecs/taskDefinition:TaskDefinition').inputs)).not.toContain(PASSWORD);
+    const definition = JSON.stringify(one(d, 'aws:ecs/taskDefinition:TaskDefinition').inputs);
+    expect(definition).not.toContain(PASSWORD);
+    expect(definition).not.toContain('PRIVATE KEY');
     const execution = JSON.parse(String(one(d, 'aws:iam/rolePolicy:RolePolicy', 'docxy-execution-secrets').inputs.policy));
-    expect(execution.Statement).toEqual([{ Effect: 'Allow', Action: ['ssm:GetParameters'], Resource: [container.secrets[0]!.valueFrom] }]);
+    expect(execution.Statement).toEqual([
+      { Effect: 'Allow', Action: ['ssm:GetParameters'], Resource: [arn('upstream/0'), arn('signing-key')] },
+    ]);
   });
 
   test('logs go to a log group with retention', () => {
@@ -269,7 +299,10 @@ describe('fargate: DNS, health, CI and outputs', () => {
 describe('fargate: narrowed client networks', () => {
   let narrow: Deployment;
   beforeAll(async () => {
-    narrow = await deploy(stackConfig({ ...base, upstreamAccounts: '', alarmEmail: '', allowedCidrs: '["203.0.113.0/24"]' }), 'staging');
+    narrow = await deploy(
+      stackConfig({ ...base, authMode: '', upstreamAccounts: '', signingKey: '', alarmEmail: '', allowedCidrs: '["203.0.113.0/24"]' }),
+      'staging',
+    );
   });
 
   test('443 admits the clients and the Route 53 health checkers; 80 the clients only', () => {
@@ -281,7 +314,7 @@ describe('fargate: narrowed client networks', () => {
     expect(narrow.invoked).toContain('aws:index/getIpRanges:getIpRanges');
   });
 
-  test('no accounts: no secrets, no registries block; no email: no subscription', () => {
+  test('passthrough: no secrets, no auth or registries block; no email: no subscription', () => {
     expect(ofType(narrow, 'aws:ssm/parameter:Parameter')).toEqual([]);
     const [definition] = JSON.parse(
       String(one(narrow, 'aws:ecs/taskDefinition:TaskDefinition').inputs.containerDefinitions),
@@ -289,6 +322,7 @@ describe('fargate: narrowed client networks', () => {
     expect(definition!.secrets).toEqual([]);
     const file = JSON.parse(definition!.environment.find((e) => e.name === 'DOCXY_CONFIG_YAML')!.value);
     expect(file.registries).toBeUndefined();
+    expect(file.auth).toBeUndefined();
     expect(ofType(narrow, 'aws:sns/topicSubscription:TopicSubscription')).toEqual([]);
     expect(ofType(narrow, 'aws:iam/rolePolicy:RolePolicy').map((r) => r.name)).not.toContain('docxy-execution-secrets');
   });

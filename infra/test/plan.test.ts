@@ -72,7 +72,9 @@ describe('mirror contract', () => {
   ];
 
   test('accounts are grouped per registry, each password named by its own variable', () => {
-    const file = JSON.parse(ec2MirrorConfig({ domain: 'm.example.com', cacheMaxSize: '42GiB', acmeStaging: false, accounts }));
+    const file = JSON.parse(
+      ec2MirrorConfig({ domain: 'm.example.com', authMode: 'passthrough', cacheMaxSize: '42GiB', acmeStaging: false, accounts }),
+    );
     expect(file.registries).toEqual({
       'docker.io': {
         accounts: [
@@ -85,11 +87,14 @@ describe('mirror contract', () => {
   });
 
   test('ACME options: staging, or another directory; e-mail only when given', () => {
-    const staging = JSON.parse(ec2MirrorConfig({ domain: 'm.example.com', cacheMaxSize: '1GiB', acmeStaging: true, accounts: [] }));
+    const staging = JSON.parse(
+      ec2MirrorConfig({ domain: 'm.example.com', authMode: 'passthrough', cacheMaxSize: '1GiB', acmeStaging: true, accounts: [] }),
+    );
     expect(staging.acme).toEqual({ domains: ['m.example.com'], httpListen: '0.0.0.0:8080', staging: true });
     const other = JSON.parse(
       ec2MirrorConfig({
         domain: 'm.example.com',
+        authMode: 'proxy',
         cacheMaxSize: '1GiB',
         acmeStaging: false,
         acmeDirectoryUrl: 'https://ca.example.com/dir',
@@ -98,10 +103,20 @@ describe('mirror contract', () => {
       }),
     );
     expect(other.acme).toMatchObject({ directoryUrl: 'https://ca.example.com/dir', email: 'o@example.com' });
+    // proxy mode on one host: the mirror keeps the key it generates on the data volume.
+    expect(other.auth).toEqual({ mode: 'proxy' });
+    expect(staging.auth).toBeUndefined();
   });
 
   test('Fargate: the inline config goes where DOCXY_CONFIG points, through the wrapper', () => {
-    const mirror = fargateMirror({ domain: 'm.example.com', bucket: 'b', region: 'eu-west-1', vpcCidr: '10.0.0.0/16', accounts: [] });
+    const mirror = fargateMirror({
+      domain: 'm.example.com',
+      authMode: 'passthrough',
+      bucket: 'b',
+      region: 'eu-west-1',
+      vpcCidr: '10.0.0.0/16',
+      accounts: [],
+    });
     expect(mirror.command[0]).toContain(`> ${mirror.environment.DOCXY_CONFIG} &&`);
     expect(JSON.parse(mirror.environment.DOCXY_CONFIG_YAML!)).toEqual({
       cache: { redirect: true },

@@ -18,7 +18,7 @@ import {
   stackPolicies,
   storageEncrypted,
 } from '../policy/policies.js';
-import { type Captured, deploy, plain, stackConfig } from './helpers/mocks.js';
+import { type Captured, SIGNING_KEY, deploy, plain, stackConfig } from './helpers/mocks.js';
 
 // Policies are called directly (the pack's entry would start the analyzer's server), with
 // arguments shaped as the analyzer builds them, as pulumi-policy-aws's tests do.
@@ -80,9 +80,19 @@ const accounts = JSON.stringify([{ registry: 'docker.io', username: 'acme', pass
 let fargate: PolicyResource[];
 let ec2: PolicyResource[];
 beforeAll(async () => {
-  fargate = asPolicyResources((await deploy(stackConfig({ ...base, upstreamAccounts: accounts, ciRepository: 'acme/docxy' }))).resources);
+  fargate = asPolicyResources(
+    (
+      await deploy(
+        stackConfig({ ...base, authMode: 'proxy', upstreamAccounts: accounts, signingKey: SIGNING_KEY, ciRepository: 'acme/docxy' }),
+      )
+    ).resources,
+  );
   ec2 = asPolicyResources(
-    (await deploy(stackConfig({ ...base, topology: 'ec2', upstreamAccounts: accounts, allowedCidrs: '["203.0.113.0/24"]' }))).resources,
+    (
+      await deploy(
+        stackConfig({ ...base, topology: 'ec2', authMode: 'proxy', upstreamAccounts: accounts, allowedCidrs: '["203.0.113.0/24"]' }),
+      )
+    ).resources,
   );
 });
 

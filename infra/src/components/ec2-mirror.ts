@@ -20,8 +20,9 @@ export interface Ec2MirrorArgs {
   network: Network;
   allowedCidrs: string[];
   healthCheckerCidrs: pulumi.Input<string[]>;
+  authMode: 'passthrough' | 'proxy';
   accounts: AccountRef[];
-  /** SSM path of the stack (image, config, upstream/<n>); upstream/<n> are created by UpstreamSecrets. */
+  /** SSM path of the stack (image, config, upstream/<n>); upstream/<n> are created by MirrorSecrets. */
   parameterPath: string;
   /** The ECR repository the image comes from (pull rights for the instance role). */
   repositoryArn: pulumi.Input<string>;
@@ -62,6 +63,7 @@ export class Ec2Mirror extends pulumi.ComponentResource {
         type: 'String',
         value: ec2MirrorConfig({
           domain: args.domain,
+          authMode: args.authMode,
           acmeEmail: args.acmeEmail,
           acmeDirectoryUrl: args.acmeDirectoryUrl,
           acmeStaging: args.acmeStaging,

@@ -10,7 +10,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { FARGATE_PORT, HEALTH_PATH, STOP_GRACE_SECONDS, fargateMirror, type AccountRef } from '../mirror-contract.js';
 import type { Network } from '../network.js';
 import { planIngress } from '../plan/ingress.js';
-import type { InjectedSecret } from './upstream-secrets.js';
+import type { InjectedSecret } from './mirror-secrets.js';
 
 export interface FargateMirrorArgs {
   domain: string;
@@ -20,7 +20,9 @@ export interface FargateMirrorArgs {
   allowedCidrs: string[];
   /** Route 53 health checkers' ranges, when allowedCidrs is narrowed. */
   healthCheckerCidrs: pulumi.Input<string[]>;
+  authMode: 'passthrough' | 'proxy';
   accounts: AccountRef[];
+  /** Container secrets: account passwords, and the signing key in proxy mode. */
   secrets: InjectedSecret[];
   desiredCount: number;
   maxCount: number;
@@ -266,11 +268,16 @@ export class FargateMirror extends pulumi.ComponentResource {
 
     // ---- the task and the service ----------------------------------------------------------
     const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { retentionInDays: args.logRetentionDays ?? 30 }, parent);
-    const mirror = pulumi
-      .all([bucket.bucket, region, args.network.vpcCidr])
-      .apply(([bucketName, regionName, vpcCidr]) =>
-        fargateMirror({ domain: args.domain, bucket: bucketName, region: regionName, vpcCidr, accounts: args.accounts }),
-      );
+    const mirror = pulumi.all([bucket.bucket, region, args.network.vpcCidr]).apply(([bucketName, regionName, vpcCidr]) =>
+      fargateMirror({
+        domain: args.domain,
+        authMode: args.authMode,
+        bucket: bucketName,
+        region: regionName,
+        vpcCidr,
+        accounts: args.accounts,
+      }),
+    );
     const containerDefinitions = pulumi.jsonStringify([
       {
         name: CONTAINER,

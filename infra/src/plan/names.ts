@@ -9,8 +9,8 @@ export function parameterPath(stack: string): string {
   return `/docxy/${stack}`;
 }
 
-/** Keys under parameterPath: the image CI pushed, the mirror's config file, upstream passwords (upstream/<n>). */
-export const PARAMETER_KEYS = { image: 'image', config: 'config', upstream: 'upstream' } as const;
+/** Keys under parameterPath: the image CI pushed, the mirror's config file, upstream passwords (upstream/<n>), the token signing key. */
+export const PARAMETER_KEYS = { image: 'image', config: 'config', upstream: 'upstream', signingKey: 'signing-key' } as const;
 
 export function parameterName(path: string, key: keyof typeof PARAMETER_KEYS): string {
   return `${path}/${PARAMETER_KEYS[key]}`;

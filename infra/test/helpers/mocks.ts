@@ -2,6 +2,7 @@
  * Runs the program under Pulumi's mocks (no CLI, no AWS) and captures every resource's
  * inputs as the engine would receive them, for assertions and for the policy pack.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import * as pulumi from '@pulumi/pulumi';
 import { parseStackConfig, type StackConfig } from '../../src/config.js';
 import { deployDocxy, type StackOutputs } from '../../src/program.js';
@@ -108,10 +109,15 @@ async function resolveOutputs(outputs: StackOutputs) {
   };
 }
 
-/** Stack configuration as `pulumi config set` would give it (strings), upstreamAccounts as a secret. */
+/** Stack configuration as `pulumi config set` would give it (strings), the secret keys set with --secret. */
 export function stackConfig(values: Record<string, string>): StackConfig {
-  return parseStackConfig({ values, secretKeys: new Set(['upstreamAccounts']) });
+  return parseStackConfig({ values, secretKeys: new Set(['upstreamAccounts', 'signingKey']) });
 }
+
+/** A token signing key as `openssl ecparam -name prime256v1 -genkey | openssl pkcs8 -topk8 -nocrypt` prints it. */
+export const SIGNING_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .privateKey.export({ format: 'pem', type: 'pkcs8' })
+  .toString();
 
 /** Deploys under fresh mocks and waits until every registration has been seen. */
 export async function deploy(config: StackConfig, stack = 'prod'): Promise<Deployment> {
