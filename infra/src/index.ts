@@ -12,4 +12,5 @@ export const ciRoleArn = outputs.ciRoleArn;
 export const imageRepositoryUrl = outputs.imageRepositoryUrl;
 export const topology = outputs.topology;
 export const endpoint = outputs.endpoint;
+export const instanceId = outputs.instanceId;
 export const healthCheckId = outputs.healthCheckId;

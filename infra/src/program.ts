@@ -29,6 +29,8 @@ export interface StackOutputs {
   topology: string;
   /** fargate: the load balancer's name; ec2: the host's address. */
   endpoint: pulumi.Output<string>;
+  /** ec2: the host, for `aws ssm start-session --target <id>`. */
+  instanceId?: pulumi.Output<string>;
   healthCheckId: pulumi.Output<string>;
 }
 
@@ -52,6 +54,7 @@ export function deployDocxy(
 
   let target: DnsTarget;
   let endpoint: pulumi.Output<string>;
+  let instanceId: pulumi.Output<string> | undefined;
   if (config.topology === 'fargate') {
     const mirror = new FargateMirror(
       NAME,
@@ -91,6 +94,7 @@ export function deployDocxy(
     );
     target = { kind: 'address', ip: mirror.publicIp };
     endpoint = mirror.publicIp;
+    instanceId = mirror.instanceId;
   }
 
   const dns = new DnsAndHealth(NAME, { domain: config.domain, zoneId: config.zoneId, target, alarmEmail: config.alarmEmail }, opts);
@@ -111,6 +115,7 @@ export function deployDocxy(
     imageRepositoryUrl: images.repositoryUrl,
     topology: config.topology,
     endpoint,
+    instanceId,
     healthCheckId: dns.healthCheckId,
   };
 }

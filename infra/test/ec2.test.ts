@@ -76,6 +76,7 @@ describe('ec2: host', () => {
       records: ['198.51.100.7'],
     });
     expect(d.outputs.endpoint).toBe('198.51.100.7');
+    expect(d.outputs.instanceId).toBe('docxy-host-id');
   });
 
   test('no load balancer, ECS or bucket', () => {

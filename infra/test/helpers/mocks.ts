@@ -106,6 +106,7 @@ async function resolveOutputs(outputs: StackOutputs) {
     ciRoleArn: await value(outputs.ciRoleArn),
     imageRepositoryUrl: await value(outputs.imageRepositoryUrl),
     endpoint: await value(outputs.endpoint),
+    instanceId: await value(outputs.instanceId),
   };
 }
 
