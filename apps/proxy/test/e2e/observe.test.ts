@@ -16,9 +16,16 @@ beforeAll(async () => {
   await pullImage(env.mirror.url, 'alpine', 'latest', list); // cold
   await env.mirror.cache.fills.settle();
   await pullImage(env.mirror.url, 'alpine', 'latest', list); // warm
-  const res = await fetch(`${env.mirror.url}/metrics`);
-  expect(res.status).toBe(200);
-  text = await res.text();
+  // A response is counted when its socket closes, which may be just after the client has
+  // read its last byte: wait (bounded) until the last warm response has been counted.
+  const total = [...list.manifests, ...list.blobs].reduce((sum, x) => sum + x.data.length, 0);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const res = await fetch(`${env.mirror.url}/metrics`);
+    expect(res.status).toBe(200);
+    text = await res.text();
+    if ((sample(text, 'docxy_served_bytes_total', { registry: 'docker.io', outcome: 'hit' }) ?? 0) >= total) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }, 60_000);
 
 const docker = { registry: 'docker.io' };
