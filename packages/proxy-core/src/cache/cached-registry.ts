@@ -183,7 +183,9 @@ export class CachedRegistry implements RegistrySource {
     const digest = this.expectedDigest(body, mediaType, tag ? response.headers['docker-content-digest'] : request.reference);
     const manifest: CachedManifest = { digest, mediaType, body };
     await this.options.manifests.putManifest(manifest);
-    await this.gate.confirmed(request, response, [digest, ...referencedDigests(body)]);
+    // References are read from the verified bytes only (a signed schema1 body holds more).
+    const verified = digestedBytes(body, mediaType) ?? Buffer.alloc(0);
+    await this.gate.confirmed(request, response, [digest, ...referencedDigests(verified)]);
     if (tag) {
       await this.options.manifests.putTag(this.options.registry, request.repo, tag, request.accept, {
         digest,
@@ -241,7 +243,7 @@ export class CachedRegistry implements RegistrySource {
       owner = true;
       // No client signal: the fill serves every asker and the cache, not just this client.
       const response = await this.upstream.blob({ ...request, method: 'GET', range: undefined, conditional: undefined, signal: undefined });
-      await this.gate.confirmed(request, response, [request.digest]);
+      await this.linkOrRelease(request, response);
       return response;
     });
     switch (acquired.kind) {
@@ -258,6 +260,16 @@ export class CachedRegistry implements RegistrySource {
     }
   }
 
+  /** Links a blob the upstream is sending for this repository; if that fails, lets the transfer go. */
+  private async linkOrRelease(request: BlobRequest, response: RegistryResponse): Promise<void> {
+    try {
+      await this.gate.confirmed(request, response, [request.digest]);
+    } catch (err) {
+      response.body?.destroy();
+      throw err;
+    }
+  }
+
   /** A HEAD passed upstream; a 200 links the digest to the repository. */
   private async headBlob(request: BlobRequest): Promise<RegistryResponse> {
     const response = await this.upstream.blob({ ...request, method: 'HEAD' });
@@ -270,7 +282,7 @@ export class CachedRegistry implements RegistrySource {
     if (request.method === 'HEAD') return this.headBlob(request);
     // The whole blob, even for a Range: only the whole can be verified.
     const response = await this.upstream.blob({ ...request, range: undefined });
-    if (response.status === 200) await this.gate.confirmed(request, response, [request.digest]);
+    if (response.status === 200) await this.linkOrRelease(request, response);
     return this.verified(request, response);
   }
 

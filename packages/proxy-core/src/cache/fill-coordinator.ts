@@ -85,7 +85,16 @@ export class FillCoordinator {
     clearTimeout(timer);
     if (outcome !== 'expired') return;
     for (const fill of running) fill.abort('the mirror is shutting down');
-    await Promise.all(running.map((fill) => fill.finished));
+    // A fill already verified and being stored (an S3 upload) cannot be aborted: give the
+    // aborted ones a moment to clean up, but never wait on an upload past the deadline.
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(running.map((fill) => fill.finished)),
+      new Promise<void>((resolve) => {
+        grace = setTimeout(resolve, 1000);
+      }),
+    ]);
+    clearTimeout(grace);
   }
 
   get(digest: string): BlobFill | undefined {

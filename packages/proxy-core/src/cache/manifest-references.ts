@@ -1,7 +1,10 @@
 /**
- * The digests a manifest refers to: an image manifest's config and layers (and an
- * artifact's blobs), an index's child manifests, a referrer's subject. A manifest
- * fetched for repository R links all of them to R, as a push to R would.
+ * The blobs an image manifest refers to (config and layers; an artifact's blobs), which a
+ * manifest fetched for repository R links to R. Registries refuse a pushed manifest whose
+ * blobs are not in that repository, so they belong to R. An index's child manifests and a
+ * referrer's `subject` are NOT linked: registries need not check that those exist in R (a
+ * subject may be missing by the OCI spec), so an attacker's manifest could otherwise claim
+ * another repository's content. They are linked when fetched, or confirmed by a HEAD, under R.
  */
 import { isDigest } from '../reference.js';
 
@@ -28,10 +31,8 @@ export function referencedDigests(body: Buffer): string[] {
   if (typeof parsed !== 'object' || parsed === null) return [];
   const candidates: unknown[] = [
     parsed.config?.digest,
-    parsed.subject?.digest,
     ...listOf(parsed.layers).map((d) => d?.digest),
     ...listOf(parsed.blobs).map((d) => d?.digest),
-    ...listOf(parsed.manifests).map((d) => d?.digest),
     ...listOf(parsed.fsLayers).map((l) => l?.blobSum),
   ];
   return [...new Set(candidates.filter((d): d is string => typeof d === 'string' && isDigest(d)))];
