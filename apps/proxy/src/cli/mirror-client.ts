@@ -64,7 +64,10 @@ export class MirrorClient {
     if (challenge.service) url.searchParams.set('service', challenge.service);
     if (challenge.scope) url.searchParams.set('scope', challenge.scope);
     const headers: Record<string, string> = {};
-    if (this.options.credentials) headers.authorization = `Basic ${Buffer.from(this.options.credentials).toString('base64')}`;
+    // The credentials are for the mirror: never sent to a realm on another origin.
+    if (this.options.credentials && url.origin === this.options.base.origin) {
+      headers.authorization = `Basic ${Buffer.from(this.options.credentials).toString('base64')}`;
+    }
     const response = await fetch(url, { headers });
     if (response.status !== 200)
       throw new Error(`token for ${challenge.scope ?? 'the mirror'}: ${response.status} ${(await response.text()).slice(0, 200)}`);

@@ -4,6 +4,8 @@ import { randomBytes, createHash } from 'node:crypto';
 import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseImageReference } from '../../src/cli/image-reference.js';
+import { MirrorClient } from '../../src/cli/mirror-client.js';
+import { startHttp } from '../testbed/http-server.js';
 import { docxy } from '../testbed/cli.js';
 import { fakeUpstream, mirrorOf } from './fake-upstream.js';
 import { tempDir } from '../testbed/tmp.js';
@@ -126,6 +128,31 @@ describe('healthcheck', () => {
       expect(down.stderr).toContain(`${listen} is not healthy`);
     } finally {
       await upstream.close();
+    }
+  });
+});
+
+describe('prefetch credentials', () => {
+  test('--user goes to the mirror’s own token realm only, never to a realm on another origin', async () => {
+    const seen: Array<string | undefined> = [];
+    const realm = await startHttp((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"token":"t"}');
+    });
+    const mirror = await startHttp((req, res) => {
+      if (!req.headers.authorization) {
+        res.writeHead(401, { 'www-authenticate': `Bearer realm="${realm.url}/token",service="s",scope="repository:app:pull"` }).end();
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"x"}]}');
+    });
+    try {
+      const client = new MirrorClient({ base: new URL(mirror.url), credentials: 'me:secret' });
+      expect((await client.get('/v2/app/manifests/1')).status).toBe(404);
+      expect(seen).toEqual([undefined]);
+    } finally {
+      await mirror.close();
+      await realm.close();
     }
   });
 });
