@@ -6,12 +6,24 @@
  *
  * Upstreams are probed with a `GET /v2/` (free, counts no quota) at most every
  * `upstreamMaxAgeMs`, in the background after the first time, so a probe answers at once
- * and a busy prober cannot make the mirror hammer its upstreams.
+ * and a busy prober cannot make the mirror hammer its upstreams. The store probe is shared
+ * the same way: concurrent calls wait for one probe, and its answer is reused for
+ * `storeMaxAgeMs` (see STORE_PROBE_MAX_AGE_MS).
  */
 import { randomBytes, createHash } from 'node:crypto';
 import { unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { discard, type BlobStore, type Fetcher } from '@docxy/proxy-core';
+
+/**
+ * How long one store probe's answer is reused. `/readyz` must stay reachable by load
+ * balancers, so it is exempt from IP lists and rate limits, and in S3 mode a probe is a
+ * PutObject and a DeleteObject: without this, anyone who can reach the mirror could make it
+ * write to its bucket at request rate. 5 s is no longer than the shortest health check
+ * interval of the balancers in front of it (ALB: 5 s minimum; Kubernetes: 10 s by default),
+ * so a store that stops taking writes still shows within one check.
+ */
+export const STORE_PROBE_MAX_AGE_MS = 5_000;
 
 export interface UpstreamState {
   reachable: boolean;
@@ -35,6 +47,10 @@ export interface ReadinessOptions {
   registries: Array<{ name: string; url: string }>;
   timeoutMs?: number;
   upstreamMaxAgeMs?: number;
+  /** Default STORE_PROBE_MAX_AGE_MS. */
+  storeMaxAgeMs?: number;
+  /** The clock (ms since the epoch); tests move it. */
+  now?: () => number;
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
@@ -50,31 +66,50 @@ export class Readiness {
   private readonly upstreams = new Map<string, UpstreamState>();
   private refreshing: Promise<void> | undefined;
   private refreshedAt = 0;
+  /** The last store probe (pending or settled) and when it started; one at a time. */
+  private storeProbe: { startedAt: number; result: Promise<ReportStore> } | undefined;
   private readonly timeoutMs: number;
   private readonly maxAgeMs: number;
+  private readonly storeMaxAgeMs: number;
+  private readonly now: () => number;
 
   constructor(private readonly options: ReadinessOptions) {
     this.timeoutMs = options.timeoutMs ?? 3000;
     this.maxAgeMs = options.upstreamMaxAgeMs ?? 30_000;
+    this.storeMaxAgeMs = options.storeMaxAgeMs ?? STORE_PROBE_MAX_AGE_MS;
+    this.now = options.now ?? Date.now;
   }
 
   attach(store: BlobStore): void {
     this.store = store;
+    this.storeProbe = undefined;
   }
 
   async check(): Promise<ReadinessReport> {
-    const store = await this.probeStore();
+    const store = await this.storeState();
     if (this.refreshedAt === 0) await this.refreshUpstreams();
-    else if (Date.now() - this.refreshedAt > this.maxAgeMs) void this.refreshUpstreams();
+    else if (this.now() - this.refreshedAt > this.maxAgeMs) void this.refreshUpstreams();
     const upstreams: ReadinessReport['upstreams'] = {};
     for (const { name } of this.options.registries) upstreams[name] = this.upstreams.get(name) ?? { reachable: null };
     return { ready: store.writable, config: 'loaded', store, upstreams };
   }
 
-  /** A write and a delete where the mirror writes: the spool directory, and a remote store (S3). */
-  private async probeStore(): Promise<ReportStore> {
+  /**
+   * The answer of the probe started less than `storeMaxAgeMs` ago (pending or settled), else
+   * of a new one. A failed probe is reused too: it costs the same write attempt.
+   */
+  private storeState(): Promise<ReportStore> {
     const store = this.store;
-    if (!store) return { writable: false, error: 'cache not started yet' };
+    if (!store) return Promise.resolve({ writable: false, error: 'cache not started yet' });
+    const now = this.now();
+    if (!this.storeProbe || now - this.storeProbe.startedAt >= this.storeMaxAgeMs) {
+      this.storeProbe = { startedAt: now, result: this.probeStore(store) };
+    }
+    return this.storeProbe.result;
+  }
+
+  /** A write and a delete where the mirror writes: the spool directory, and a remote store (S3). */
+  private async probeStore(store: BlobStore): Promise<ReportStore> {
     try {
       await withTimeout(this.probe(store), this.timeoutMs, 'store probe');
       return { writable: true, kind: store.kind };
@@ -105,14 +140,14 @@ export class Readiness {
 
   private refreshUpstreams(): Promise<void> {
     this.refreshing ??= Promise.all(this.options.registries.map((r) => this.probeUpstream(r.name, r.url))).then(() => {
-      this.refreshedAt = Date.now();
+      this.refreshedAt = this.now();
       this.refreshing = undefined;
     });
     return this.refreshing;
   }
 
   private async probeUpstream(name: string, url: string): Promise<void> {
-    const checkedAt = new Date().toISOString();
+    const checkedAt = new Date(this.now()).toISOString();
     try {
       const response = await this.options.fetcher({
         url: new URL('/v2/', url),

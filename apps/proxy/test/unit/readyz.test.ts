@@ -1,10 +1,20 @@
-/** `/readyz`: ready when the store takes writes; upstream reachability reported, never fatal. Liveness untouched. */
+/**
+ * `/readyz`: ready when the store takes writes; upstream reachability reported, never fatal.
+ * Liveness untouched. The store probe is shared and reused for a few seconds: `/readyz` is
+ * open to everyone, and in S3 mode a probe is a write to the bucket.
+ */
 import { afterEach, expect, test } from '@jest/globals';
+import http from 'node:http';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FsBlobStore, type Fetcher } from '@docxy/proxy-core';
 import { mirrorOf } from './fake-upstream.js';
 import { fakeRegistry, loopbackRegistries } from './metrics-fake-registry.js';
-import { freePort, type Started } from '../testbed/http-server.js';
+import { validateConfig } from '../../src/config/load.js';
+import { Readiness, STORE_PROBE_MAX_AGE_MS } from '../../src/observe/readiness.js';
+import { createS3Stores } from '../../src/s3.js';
+import { freePort, startHttp, type Started } from '../testbed/http-server.js';
+import { startS3rver } from '../testbed/s3rver.js';
 import { tempDir } from '../testbed/tmp.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];
@@ -47,7 +57,7 @@ test('an unreachable upstream is reported but does not make the mirror unready',
   expect(report.upstreams['docker.io']!.error).toBeTruthy();
 });
 
-test('a store that cannot be written is not ready (503), and ready again once it can', async () => {
+test('a store that cannot be written is not ready (503); liveness stays 200', async () => {
   const registry = await fakeRegistry();
   cleanup.push(() => registry.upstream.close());
   const data = tempDir('readyz');
@@ -66,7 +76,104 @@ test('a store that cannot be written is not ready (503), and ready again once it
   // Liveness is not readiness.
   expect((await fetch(`${mirror.url}/healthz`)).status).toBe(200);
   expect((await fetch(`${mirror.url}/health`)).status).toBe(200);
-  rmSync(tmp);
-  mkdirSync(tmp);
-  expect((await readyz(mirror.url)).status).toBe(200);
+});
+
+const BUCKET = 'readyz';
+
+/** s3rver behind a forwarder that counts the blob PUTs (PutObject) it passes on. */
+async function countingS3(): Promise<{ endpoint: string; blobPuts: () => number; close(): Promise<void> }> {
+  const s3 = await startS3rver(BUCKET);
+  const target = new URL(s3.endpoint);
+  let puts = 0;
+  const front = await startHttp((req, res) => {
+    if (req.method === 'PUT' && req.url?.includes('/blobs/')) puts += 1;
+    const forward = http.request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    forward.on('error', () => res.destroy());
+    req.pipe(forward);
+  });
+  return {
+    endpoint: front.url,
+    blobPuts: () => puts,
+    close: async () => {
+      await front.close();
+      await s3.close();
+    },
+  };
+}
+
+const s3Options = (endpoint: string) =>
+  ({ bucket: BUCKET, endpoint, forcePathStyle: true, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', prefix: 'mirror/' }) as const;
+
+test('S3 mode: concurrent and repeated /readyz within the probe age write to the bucket once', async () => {
+  const registry = await fakeRegistry();
+  cleanup.push(() => registry.upstream.close());
+  const s3 = await countingS3();
+  cleanup.push(() => s3.close());
+  const mirror = await mirrorOf(registry.upstream, {
+    registries: loopbackRegistries(registry.upstream.url),
+    cache: { store: 's3', s3: s3Options(s3.endpoint) },
+  });
+  cleanup.push(() => mirror.stop());
+  const before = s3.blobPuts(); // whatever start-up wrote (nothing expected, but not this test's point)
+  const concurrent = await Promise.all(Array.from({ length: 20 }, () => readyz(mirror.url)));
+  for (const { status, report } of concurrent) {
+    expect(status).toBe(200);
+    expect(report.store.writable).toBe(true);
+  }
+  for (let i = 0; i < 5; i++) expect((await readyz(mirror.url)).status).toBe(200);
+  expect(s3.blobPuts() - before).toBe(1);
+});
+
+/** A Readiness on a clock the test moves; no upstreams, so only the store is probed. */
+function readinessAt(spoolDir: string, clock: { now: number }): Readiness {
+  const unused: Fetcher = () => Promise.reject(new Error('no upstream in this test'));
+  return new Readiness({ spoolDir, fetcher: unused, registries: [], now: () => clock.now });
+}
+
+test(`a new store probe (one write) once the last is ${STORE_PROBE_MAX_AGE_MS} ms old, not before`, async () => {
+  const s3 = await countingS3();
+  cleanup.push(() => s3.close());
+  const spool = tempDir('readyz-spool');
+  cleanup.push(() => spool.remove());
+  const config = validateConfig({ dataDir: spool.path, cache: { store: 's3', s3: s3Options(s3.endpoint) } });
+  const stores = createS3Stores(config.cache.s3!);
+  cleanup.push(() => stores.close());
+  const clock = { now: 1_000_000 };
+  const readiness = readinessAt(spool.path, clock);
+  readiness.attach(stores.store);
+
+  await Promise.all([readiness.check(), readiness.check(), readiness.check()]);
+  expect(s3.blobPuts()).toBe(1);
+  clock.now += STORE_PROBE_MAX_AGE_MS - 1;
+  expect((await readiness.check()).ready).toBe(true);
+  expect(s3.blobPuts()).toBe(1);
+  clock.now += 1;
+  expect((await readiness.check()).ready).toBe(true);
+  expect(s3.blobPuts()).toBe(2);
+});
+
+test('a failed store probe is reused too, and a later one sees the store recovered', async () => {
+  const data = tempDir('readyz-fs');
+  cleanup.push(() => data.remove());
+  const store = new FsBlobStore({ root: data.path, maxSize: 1 << 20 });
+  await store.cleanup();
+  const clock = { now: 1_000_000 };
+  const readiness = readinessAt(store.tmpDir, clock);
+  readiness.attach(store);
+  // A file where the spool directory should be (root ignores permissions).
+  rmSync(store.tmpDir, { recursive: true, force: true });
+  writeFileSync(store.tmpDir, 'not a directory');
+  expect(await readiness.check()).toMatchObject({ ready: false, store: { writable: false } });
+  rmSync(store.tmpDir);
+  mkdirSync(store.tmpDir);
+  clock.now += STORE_PROBE_MAX_AGE_MS - 1;
+  expect((await readiness.check()).ready).toBe(false);
+  clock.now += 1;
+  expect((await readiness.check()).ready).toBe(true);
 });
