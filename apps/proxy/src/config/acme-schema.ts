@@ -30,11 +30,15 @@ export const acmeSchema = z
     caBundle: z.string().min(1).optional(),
     /** The HTTP listener: ACME challenges, /healthz, /health; everything else redirects to HTTPS. */
     httpListen: hostPort.default('0.0.0.0:80'),
-    /** Renew when this little validity is left; default 30 days, at most a third of the certificate's lifetime. */
+    /**
+     * Renew when this little validity is left; default 30 days, at most a third of the
+     * certificate's lifetime. Never due before a third of the lifetime has passed, whatever
+     * this says (see EARLIEST_RENEWAL in src/tls/renewal-schedule.ts).
+     */
     renewBefore: durationMs.optional(),
     /** How often the certificate's age is checked (each wait shortened by up to 10%, at random). */
     checkInterval: durationMs.prefault('12h'),
-    /** A failed order is retried after `retryMin`, doubling up to `retryMax`. */
+    /** A failed order is retried after `retryMin`, doubling up to `retryMax`; no order comes sooner than `retryMin` after an issuance. */
     retryMin: durationMs.prefault('1m'),
     retryMax: durationMs.prefault('1h'),
   })

@@ -37,6 +37,8 @@ export class AcmeManager {
   #inflight: Promise<void> | undefined;
   #failures = 0;
   #stopped = false;
+  /** When this process last installed a certificate it ordered: the next order waits retryMin after it. */
+  #issuedAt: number | undefined;
 
   constructor(options: AcmeManagerOptions) {
     this.#options = options;
@@ -98,10 +100,11 @@ export class AcmeManager {
   async #check(): Promise<void> {
     const { slot, policy } = this.#options;
     const current = slot.current;
-    if (current && Date.now() < renewalDueAt(current, policy)) {
-      const delay = nextCheckDelay(current, policy, Date.now(), Math.random());
+    const issuedAt = this.#issuedAt;
+    if (current && Date.now() < renewalDueAt(current, policy, issuedAt)) {
+      const delay = nextCheckDelay(current, policy, Date.now(), Math.random(), issuedAt);
       this.#options.logger.debug(
-        { renewAt: new Date(renewalDueAt(current, policy)).toISOString(), nextCheckInMs: delay },
+        { renewAt: new Date(renewalDueAt(current, policy, issuedAt)).toISOString(), nextCheckInMs: delay },
         'ACME: certificate not due for renewal',
       );
       this.#schedule(delay);
@@ -123,11 +126,12 @@ export class AcmeManager {
       this.#options.logger.error({ reason: (err as Error).message }, 'ACME: cannot store the new certificate');
     }
     slot.set(issued);
+    this.#issuedAt = Date.now();
     this.#options.logger.info(
       { domains: this.#options.domains, serial: issued.serial, notAfter: issued.notAfter.toISOString(), renewal: current !== undefined },
       'ACME: certificate issued and installed',
     );
-    this.#schedule(nextCheckDelay(issued, policy, Date.now(), Math.random()));
+    this.#schedule(nextCheckDelay(issued, policy, this.#issuedAt, Math.random(), this.#issuedAt));
   }
 
   async #order(current: ServedCertificate | undefined): Promise<ServedCertificate> {

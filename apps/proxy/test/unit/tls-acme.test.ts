@@ -5,14 +5,19 @@
  */
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { createLogger } from '../../src/logger.js';
+import type { AcmeTransport } from '../../src/tls/acme-http.js';
+import { AcmeManager } from '../../src/tls/acme-manager.js';
+import { CertificateSlot } from '../../src/tls/certificate-slot.js';
 import { coversDomains, parseCertificate, type ServedCertificate } from '../../src/tls/certificate.js';
 import { CertificateStore, caFolderName } from '../../src/tls/certificate-store.js';
 import { ChallengeResponder } from '../../src/tls/challenge-responder.js';
 import { startHttpListener } from '../../src/tls/http-listener.js';
-import { nextCheckDelay, renewalDueAt, retryDelay, type RenewalPolicy } from '../../src/tls/renewal-schedule.js';
+import { EARLIEST_RENEWAL, nextCheckDelay, renewalDueAt, retryDelay, type RenewalPolicy } from '../../src/tls/renewal-schedule.js';
 import { freePort, startHttp } from '../testbed/http-server.js';
 import { fakeUpstream, mirrorOf } from './fake-upstream.js';
 import { tempDir } from '../testbed/tmp.js';
@@ -41,6 +46,50 @@ function pemPair(name: string, names: string[]): { cert: string; key: string } {
   return { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') };
 }
 
+/** A self-signed pair for `name` valid from `notBefore` to `notAfter` (openssl ca, which takes explicit dates). */
+function agedPair(name: string, notBefore: Date, notAfter: Date): { cert: string; key: string } {
+  const ca = join(dir.path, `${name}-ca`);
+  mkdirSync(ca);
+  writeFileSync(join(ca, 'index.txt'), '');
+  writeFileSync(join(ca, 'serial'), '01\n');
+  writeFileSync(
+    join(ca, 'ca.cnf'),
+    `[ca]\ndefault_ca=d\n[d]\ndatabase=${ca}/index.txt\nnew_certs_dir=${ca}\nserial=${ca}/serial\ndefault_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n`,
+  );
+  const opensslDate = (d: Date) => `${d.toISOString().replace(/[-:T]|\.\d+/g, '')}`;
+  const key = join(ca, 'key.pem');
+  execFileSync(
+    'openssl',
+    ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'].concat([
+      '-keyout',
+      key,
+      '-out',
+      join(ca, 'csr.pem'),
+      '-subj',
+      `/CN=${name}`,
+    ]),
+    { stdio: 'ignore' },
+  );
+  execFileSync(
+    'openssl',
+    [
+      'ca',
+      '-batch',
+      '-config',
+      join(ca, 'ca.cnf'),
+      '-selfsign',
+      '-keyfile',
+      key,
+      '-in',
+      join(ca, 'csr.pem'),
+      '-out',
+      join(ca, 'crt.pem'),
+    ].concat(['-notext', '-startdate', opensslDate(notBefore), '-enddate', opensslDate(notAfter)]),
+    { stdio: 'ignore' },
+  );
+  return { cert: readFileSync(join(ca, 'crt.pem'), 'utf8'), key: readFileSync(key, 'utf8') };
+}
+
 /** A certificate valid from `notBefore` for `lifetimeMs` (only the dates matter to the schedule). */
 function dated(notBefore: number, lifetimeMs: number): ServedCertificate {
   return { chainPem: '', keyPem: '', serial: '01', notBefore: new Date(notBefore), notAfter: new Date(notBefore + lifetimeMs) };
@@ -64,9 +113,102 @@ describe('renewal schedule', () => {
     expect(nextCheckDelay(cert, { ...policy, checkIntervalMs: 40 * DAY }, 0, 0)).toBe(2 ** 31 - 1);
   });
 
+  test('an explicit renewBefore as long as the lifetime or longer is due a third of the way through it, never at issuance', () => {
+    expect(EARLIEST_RENEWAL).toBe(1 / 3);
+    for (const renewBeforeMs of [6 * DAY, 30 * DAY, 365 * DAY]) {
+      expect(renewalDueAt(dated(0, 6 * DAY), { ...policy, renewBeforeMs })).toBe(2 * DAY);
+    }
+    expect(renewalDueAt(dated(0, 90 * DAY), { ...policy, renewBeforeMs: 89 * DAY })).toBe(30 * DAY);
+    // Below the clamp, renewBefore is taken as given.
+    expect(renewalDueAt(dated(0, 90 * DAY), { ...policy, renewBeforeMs: 50 * DAY })).toBe(40 * DAY);
+    expect(nextCheckDelay(dated(0, 6 * DAY), { ...policy, renewBeforeMs: 30 * DAY }, 0, 0)).toBe(policy.checkIntervalMs);
+  });
+
+  test('a certificate this process issued is not due again before retryMin has passed, even if it is already old', () => {
+    const old = dated(0, 6 * DAY);
+    const issuedAt = 5 * DAY; // handed out with a day left: due by any measure
+    expect(renewalDueAt(old, policy)).toBe(4 * DAY);
+    expect(renewalDueAt(old, policy, issuedAt)).toBe(issuedAt + policy.retryMinMs);
+    expect(nextCheckDelay(old, policy, issuedAt, 0, issuedAt)).toBe(policy.retryMinMs);
+    // retryMin does not delay a renewal that is due later anyway.
+    expect(renewalDueAt(dated(0, 90 * DAY), policy, 0)).toBe(60 * DAY);
+  });
+
   test('retries a failed order after retryMin, doubling to retryMax, less up to 20% at random', () => {
     expect([1, 2, 3, 7, 8, 100].map((n) => retryDelay(n, policy, 0))).toEqual([60_000, 120_000, 240_000, 3600_000, 3600_000, 3600_000]);
     expect(retryDelay(1, policy, 1)).toBe(48_000);
+  });
+});
+
+/**
+ * An AcmeManager whose CA answers every order at once with `pair` (a counting stand-in for
+ * the transport, which is where the CA is reached; issuance against a real CA is in
+ * test/e2e/acme.test.ts). Records when each order was placed and the manager's log lines.
+ */
+function managerWith(pair: { cert: string; key: string }, policy: RenewalPolicy) {
+  const orders: number[] = [];
+  const logs: Array<{ msg: string }> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line) as { msg: string });
+      done();
+    },
+  });
+  const transport: AcmeTransport = {
+    run: async <T>() => {
+      orders.push(Date.now());
+      return parseCertificate(pair.cert, pair.key) as T;
+    },
+    close() {},
+  };
+  const data = join(dir.path, `manager-${Math.random().toString(36).slice(2)}`);
+  const manager = new AcmeManager({
+    domains: ['m.example.com'],
+    directoryUrl: 'https://ca.example.com/directory',
+    store: new CertificateStore(data, 'https://ca.example.com/directory'),
+    challenges: new ChallengeResponder(),
+    slot: new CertificateSlot(),
+    transport,
+    logger: createLogger('debug', sink),
+    policy,
+  });
+  return { manager, orders, logs };
+}
+
+/** Waits (polling, bounded) until `done()` holds. */
+async function until(done: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 25));
+  if (!done()) throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('renewal loop guards', () => {
+  const fast: RenewalPolicy = { checkIntervalMs: 20, retryMinMs: 400, retryMaxMs: 1000 };
+
+  test('a renewBefore longer than the lifetime: one order, then checks that find nothing due', async () => {
+    // A 1-day certificate and renewBefore of 2 days: without the clamp every issuance is due at once.
+    const { manager, orders, logs } = managerWith(pemPair('renew-before-long', ['m.example.com']), { ...fast, renewBeforeMs: 2 * DAY });
+    manager.start();
+    try {
+      const notDue = () => logs.filter((l) => l.msg === 'ACME: certificate not due for renewal').length;
+      await until(() => notDue() >= 5 || orders.length >= 5, 'five checks or five orders');
+      expect(orders).toHaveLength(1);
+    } finally {
+      await manager.stop();
+    }
+  });
+
+  test('a CA handing out certificates already due: the next order waits retryMin after the issuance', async () => {
+    const now = Date.now();
+    const pair = agedPair('m.example.com', new Date(now - 23 * 3600_000), new Date(now + 3600_000));
+    const { manager, orders } = managerWith(pair, fast);
+    manager.start();
+    try {
+      await until(() => orders.length >= 3, 'three orders');
+      const gaps = orders.slice(1).map((at, i) => at - orders[i]!);
+      for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(fast.retryMinMs);
+    } finally {
+      await manager.stop();
+    }
   });
 });
 
