@@ -19,7 +19,16 @@ export const metricsSchema = z
       .default('/metrics'),
     /** The page at `/` for browsers (Accept: text/html) and its figures at `/-/stats`. */
     statusPage: z.boolean().default(true),
-    /** Show the last pulls (registry, repository and tag; never who pulled) on the status page. */
-    recentPulls: z.boolean().default(true),
+    /**
+     * Show the last pulls (registry, repository and tag; never who pulled) on the status page.
+     * Default: on, unless clients must log in (proxy mode, `anonymous: false`): the page is
+     * open to everyone the IP lists let in, and repository names can be confidential.
+     */
+    recentPulls: z.boolean().optional(),
   })
   .prefault({});
+
+/** Whether the status page lists recent pulls: as configured, else only where pulling needs no login. */
+export function showsRecentPulls(config: { metrics: { recentPulls?: boolean }; auth: { mode: string; anonymous: boolean } }): boolean {
+  return config.metrics.recentPulls ?? !(config.auth.mode === 'proxy' && !config.auth.anonymous);
+}

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { FsBlobStore, type MirrorEvents } from '@docxy/proxy-core';
 import type Koa from 'koa';
 import type { Cache } from '../cache.js';
+import { showsRecentPulls } from '../config/observe-schema.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import { createFetcher } from '../registries.js';
@@ -48,7 +49,7 @@ const PAGE_REFRESH_SECONDS = 5;
 
 export function createObservability({ config, logger }: ObservabilityDeps): Observability {
   const metrics = createMetrics();
-  const stats = new TrafficStats({ recentPulls: config.metrics.recentPulls });
+  const stats = new TrafficStats({ recentPulls: showsRecentPulls(config) });
   const quota = new QuotaBoard();
   const registryNames = Object.keys(config.registries);
   const readiness = new Readiness({

@@ -1,8 +1,13 @@
 /** The status page's data (`/-/stats`, TrafficStats) and the negotiation of `/`. Rendering in a browser: e2e/status-page.test.ts. */
 import { afterEach, describe, expect, test } from '@jest/globals';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
 import { mirrorOf } from './fake-upstream.js';
 import { fakeRegistry, pull } from './metrics-fake-registry.js';
 import { TrafficStats } from '../../src/observe/traffic-stats.js';
+import { basic } from '../testbed/client.js';
+import { tempDir } from '../testbed/tmp.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -112,5 +117,43 @@ describe('the page and its figures on the mirror', () => {
     expect(stats.totals.requests).toBe(1);
     expect(stats.recentPulls).toBeNull();
     expect(await (await fetch(`${quiet.url}/`, { headers: { accept: 'text/html' } })).text()).not.toContain('library/app');
+  });
+
+  test('when clients must log in, recent pulls are off unless configured on; the page and the other figures still work', async () => {
+    const registry = await fakeRegistry();
+    cleanup.push(() => registry.upstream.close());
+    const dir = tempDir('stats-login');
+    cleanup.push(() => dir.remove());
+    const htpasswd = join(dir.path, 'users');
+    writeFileSync(htpasswd, `bob:${bcrypt.hashSync('bob-secret', 4)}\n`);
+    const auth = { mode: 'proxy', anonymous: false, htpasswd } as const;
+    /** Bob logs in and pulls; then a visitor without a login reads the figures and the page. */
+    const pulledByBob = async (metrics: { recentPulls?: boolean }) => {
+      const mirror = await mirrorOf(registry.upstream, { auth, metrics });
+      cleanup.push(() => mirror.stop());
+      const login = await fetch(`${mirror.url}/auth/token?service=x&scope=repository:app:pull`, {
+        headers: { authorization: basic('bob', 'bob-secret') },
+      });
+      const { token } = (await login.json()) as { token: string };
+      const res = await fetch(`${mirror.url}/v2/app/manifests/latest`, {
+        headers: { authorization: `Bearer ${token}`, accept: 'application/vnd.docker.distribution.manifest.v2+json' },
+      });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+      expect((await fetch(`${mirror.url}/v2/app/manifests/latest`)).status).toBe(401); // the visitor cannot pull
+      const stats = (await (await fetch(`${mirror.url}/-/stats`)).json()) as { recentPulls: unknown; totals: { requests: number } };
+      const page = await fetch(`${mirror.url}/`, { headers: { accept: 'text/html' } });
+      return { stats, page: { status: page.status, html: await page.text() } };
+    };
+
+    const hidden = await pulledByBob({});
+    expect(hidden.stats.totals.requests).toBe(1);
+    expect(hidden.stats.recentPulls).toBeNull();
+    expect(hidden.page.status).toBe(200);
+    expect(hidden.page.html).not.toContain('library/app');
+
+    const shown = await pulledByBob({ recentPulls: true });
+    expect(shown.stats.recentPulls).toMatchObject([{ registry: 'docker.io', repository: 'library/app', reference: 'latest' }]);
+    expect(shown.page.html).toContain('library/app');
   });
 });
