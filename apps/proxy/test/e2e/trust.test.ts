@@ -3,7 +3,9 @@
  *  - content is served under repository R only when it belongs to R (links), and to a
  *    client the upstream accepts for R; a 404 is a denial; in both auth modes;
  *  - a client gets exactly what the upstream would send for its own Accept;
- *  - what is not a verified manifest or blob never ends as a clean 200.
+ *  - what is not a verified manifest or blob never ends as a clean 200;
+ *  - a manifest's `subject` names content without making it R's (registries store a
+ *    subject they do not hold).
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
@@ -13,7 +15,7 @@ import bcrypt from 'bcryptjs';
 import { pullBlob } from '../testbed/blob-pull.js';
 import { digestedBytes } from '@docxy/proxy-core';
 import { basic, call, errorCode, type Reply, tokenFrom } from '../testbed/client.js';
-import { MT, singleImage } from '../testbed/images.js';
+import { type Image, type Manifest, MT, sha256, singleImage } from '../testbed/images.js';
 import { useSeededMirror } from '../testbed/lifecycle.js';
 import { startTestMirror, type TestMirror } from '../testbed/mirror.js';
 import { SERVICE } from '../testbed/testbed.js';
@@ -34,6 +36,83 @@ async function upstreamDown<T>(body: () => Promise<T>): Promise<T> {
     return await body();
   } finally {
     env.bed.front.fault = undefined;
+  }
+}
+
+/** Pulls `image` through `mirror` as a client would: the manifest by tag, then each blob whole, left cached. */
+async function pullWhole(mirror: TestMirror, repo: string, tag: string, image: Image, headers: Record<string, string>): Promise<void> {
+  const manifest = await call(`${mirror.url}/v2/${repo}/manifests/${tag}`, { headers });
+  expect({ status: manifest.status, digest: manifest.headers.get('docker-content-digest') }).toEqual({
+    status: 200,
+    digest: image.top.digest,
+  });
+  for (const blob of image.blobs) {
+    expect(await pullBlob(mirror.url, `/v2/${repo}/blobs/${blob.digest}`, headers)).toMatchObject({ outcome: 'end', digest: blob.digest });
+    await mirror.cache.fills.get(blob.digest)?.finished;
+  }
+}
+
+/**
+ * An OCI artifact as `oras attach` makes one (empty config, one SBOM blob) whose `subject`
+ * is `subject`. The registry checks that the config and layer are in the repository the
+ * artifact is pushed to, and never looks at the subject (the OCI spec lets it be missing).
+ */
+function artifactFor(subject: Manifest): Image {
+  const empty = Buffer.from('{}');
+  const sbom = Buffer.from(JSON.stringify({ spdxVersion: 'SPDX-2.3', name: randomBytes(8).toString('hex') }));
+  const data = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MT.ociManifest,
+      artifactType: 'application/spdx+json',
+      config: { mediaType: 'application/vnd.oci.empty.v1+json', size: empty.length, digest: sha256(empty) },
+      layers: [{ mediaType: 'application/spdx+json', size: sbom.length, digest: sha256(sbom) }],
+      subject: { mediaType: subject.mediaType, size: subject.data.length, digest: subject.digest },
+    }),
+  );
+  const top = { digest: sha256(data), mediaType: MT.ociManifest, data };
+  return {
+    blobs: [
+      { digest: sha256(empty), data: empty },
+      { digest: sha256(sbom), data: sbom },
+    ],
+    manifests: [top],
+    top,
+  };
+}
+
+interface PrivateAsk {
+  path: string;
+  /** What a leak would carry. */
+  bytes: Buffer;
+  unknown: 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN';
+}
+
+/** `image`'s manifest, config and layer, asked for by digest through `repo`'s path. */
+function asksThrough(repo: string, image: Image): PrivateAsk[] {
+  return [
+    { path: `/v2/${repo}/manifests/${image.top.digest}`, bytes: image.top.data, unknown: 'MANIFEST_UNKNOWN' },
+    ...image.blobs.map((b) => ({ path: `/v2/${repo}/blobs/${b.digest}`, bytes: b.data, unknown: 'BLOB_UNKNOWN' as const })),
+  ];
+}
+
+/** Each ask, GET and HEAD, by each client, is answered as `expected` says (a GET's code read from its body), never with the bytes. */
+async function expectRefused(
+  mirror: TestMirror,
+  asks: PrivateAsk[],
+  clients: Record<string, Record<string, string>>,
+  expected: (ask: PrivateAsk) => { status: number; code: string },
+): Promise<void> {
+  for (const ask of asks) {
+    for (const method of ['GET', 'HEAD']) {
+      for (const [client, headers] of Object.entries(clients)) {
+        const reply = await call(`${mirror.url}${ask.path}`, { method, headers });
+        const { status, code } = expected(ask);
+        const where = { path: ask.path, method, client };
+        const got = { status: reply.status, body: errorCode(reply) ?? 'none', leaked: reply.body.includes(ask.bytes) };
+        expect({ ...where, ...got }).toEqual({ ...where, status, body: method === 'GET' ? code : 'none', leaked: false });
+      }
+    }
   }
 }
 
@@ -108,6 +187,40 @@ describe('content is served under a repository only when it belongs to it (passt
   });
 });
 
+describe("a manifest's subject does not make another repository's content readable (passthrough)", () => {
+  // An index (or manifest list) naming the private manifest as a child would be the same
+  // attack, but distribution refuses to store one whose children are not in the repository
+  // (400 MANIFEST_BLOB_UNKNOWN), so this upstream cannot stage it; the unit test
+  // packages/proxy-core/test/manifest-types.test.ts covers an index's children.
+  test("an artifact whose subject is alice's private manifest opens nothing of it through the attacker's public repository", async () => {
+    const mirror = env.mirror;
+    const secret = singleImage('vault');
+    await env.bed.push('private/vault', secret, ['latest']);
+    const alice = { ...(await bearer(mirror, 'private/vault', basic('alice', USERS.alice!))), accept: ALL };
+    await pullWhole(mirror, 'private/vault', 'latest', secret, alice);
+
+    // The attacker knows only the digest; their public repository stores the artifact anyway.
+    const artifact = artifactFor(secret.top);
+    await env.bed.push('attacker/sbom', artifact, ['1']);
+    const attacker = { ...(await bearer(mirror, 'attacker/sbom')), accept: ALL };
+    await pullWhole(mirror, 'attacker/sbom', '1', artifact, attacker);
+    const byDigest = await call(`${mirror.url}/v2/attacker/sbom/manifests/${artifact.top.digest}`, { headers: attacker });
+    expect({ status: byDigest.status, same: byDigest.body.equals(artifact.top.data) }).toEqual({ status: 200, same: true });
+
+    const asks = asksThrough('attacker/sbom', secret);
+    // `attacker` is the token the upstream just accepted for attacker/sbom (remembered);
+    // `anonymous` is a fresh one the mirror has to ask about.
+    const anonymous = { ...(await bearer(mirror, 'attacker/sbom')), accept: ALL };
+    await expectRefused(mirror, asks, { attacker, anonymous }, (ask) => ({ status: 404, code: ask.unknown }));
+    await upstreamDown(() =>
+      expectRefused(mirror, asks, { attacker, anonymous, 'no token': { accept: ALL } }, () => ({ status: 502, code: 'UNAVAILABLE' })),
+    );
+    // The content is cached and alice still reads it: the refusals are about the path.
+    const own = await call(`${mirror.url}/v2/private/vault/manifests/${secret.top.digest}`, { headers: alice });
+    expect({ status: own.status, same: own.body.equals(secret.top.data) }).toEqual({ status: 200, same: true });
+  });
+});
+
 describe('proxy mode: image rules hold for cached content too', () => {
   const dir = tempDir('trust-proxy');
   let proxy: TestMirror;
@@ -154,6 +267,24 @@ describe('proxy mode: image rules hold for cached content too', () => {
       expect({ path, status: reply.status }).toEqual({ path, status: 404 });
       expect(reply.body.includes(layer.data.subarray(0, 32))).toBe(false);
     }
+  });
+
+  test("an artifact's subject does not make a private manifest readable through carol's library/* repository", async () => {
+    // Anyone may pull private/ledger (the mirror's account is alice); carol may not.
+    const secret = singleImage('ledger');
+    await env.bed.push('private/ledger', secret, ['latest']);
+    const anyone = { ...(await bearer(proxy, 'private/ledger')), accept: ALL };
+    await pullWhole(proxy, 'private/ledger', 'latest', secret, anyone);
+    // Whoever can push to a repository carol may read names the private manifest as subject.
+    const artifact = artifactFor(secret.top);
+    await env.bed.push('library/sbom', artifact, ['1']);
+    const direct = { ...(await bearer(proxy, 'private/ledger', basic('carol', 'carol-secret'))), accept: ALL };
+    expect((await call(`${proxy.url}/v2/private/ledger/manifests/${secret.top.digest}`, { headers: direct })).status).toBe(403);
+    const carol = { ...(await bearer(proxy, 'sbom', basic('carol', 'carol-secret'))), accept: ALL };
+    await pullWhole(proxy, 'sbom', '1', artifact, carol);
+    const asks = asksThrough('sbom', secret);
+    await expectRefused(proxy, asks, { carol }, (ask) => ({ status: 404, code: ask.unknown }));
+    await upstreamDown(() => expectRefused(proxy, asks, { carol }, () => ({ status: 502, code: 'UNAVAILABLE' })));
   });
 });
 
