@@ -1,7 +1,8 @@
 /**
  * Manifests by digest (immutable: kept until evicted, never fetched again) and
  * tag → digest records with the time they were last confirmed upstream. A small
- * in-memory LRU, bounded in bytes, sits in front of the object store.
+ * in-memory LRU, bounded in bytes, sits in front of the object store for manifests, and a
+ * short-lived memo for tag records (see TAG_MEMO_MS).
  *
  * A tag record is kept per accept class (see manifest-types.ts): the upstream answers
  * a tag according to the client's Accept, so an answer is reused only for clients of the
@@ -29,14 +30,44 @@ export interface TagRecord {
 
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
+/**
+ * How long a tag record read from the store (or its absence) is reused. A request reads up
+ * to two records (its class's, then the tag's own), and a pull asks for the same tag
+ * several times within a second (HEAD then GET, several platforms, parallel clients): each
+ * read is an S3 GET in S3 mode. Replicas sharing the store write records this process never
+ * hears of, so the memo stays short: another replica's record is seen at most this late
+ * (a tag is already served for tagFreshness, 60 s by default, without asking upstream).
+ * Records this process writes replace the memo's at once.
+ */
+export const TAG_MEMO_MS = 1_000;
+/** Tag records memoised at most (the oldest is dropped first). */
+export const TAG_MEMO_ENTRIES = 1_000;
+
+export interface TagMemoOptions {
+  ttlMs?: number;
+  maxEntries?: number;
+  /** The clock (ms); tests move it. */
+  now?: () => number;
+}
+
 export class ManifestCache {
   private readonly memory = new Map<string, CachedManifest>();
   private memoryBytes = 0;
+  /** Tag record reads by key: one read for concurrent callers, reused for `ttlMs`. */
+  private readonly tagMemo = new Map<string, { at: number; record: Promise<TagRecord | undefined> }>();
+  private readonly tagMemoTtlMs: number;
+  private readonly tagMemoEntries: number;
+  private readonly now: () => number;
 
   constructor(
     private readonly store: ObjectStore,
     private readonly memoryBudget = 32 * 1024 * 1024,
-  ) {}
+    tagMemo: TagMemoOptions = {},
+  ) {
+    this.tagMemoTtlMs = tagMemo.ttlMs ?? TAG_MEMO_MS;
+    this.tagMemoEntries = tagMemo.maxEntries ?? TAG_MEMO_ENTRIES;
+    this.now = tagMemo.now ?? Date.now;
+  }
 
   private static manifestKey(digest: string): string {
     const [algorithm, hex] = digest.split(':') as [string, string];
@@ -80,13 +111,41 @@ export class ManifestCache {
   /** Records what the upstream answered a client with this Accept. */
   async putTag(registry: string, repo: string, tag: string, accept: string | undefined, record: TagRecord): Promise<void> {
     const data = Buffer.from(JSON.stringify(record));
-    await this.store.put(ManifestCache.tagKey(registry, repo, tag, acceptClass(accept)), data);
-    if (isTagsOwnManifest(accept, record.mediaType)) await this.store.put(ManifestCache.tagKey(registry, repo, tag, OWN), data);
+    const keys = [ManifestCache.tagKey(registry, repo, tag, acceptClass(accept))];
+    if (isTagsOwnManifest(accept, record.mediaType)) keys.push(ManifestCache.tagKey(registry, repo, tag, OWN));
+    for (const key of keys) {
+      // Forgotten first: a read while the write is under way goes to the store.
+      this.tagMemo.delete(key);
+      await this.store.put(key, data);
+      this.memoTag(key, Promise.resolve({ ...record }));
+    }
   }
 
+  /** A copy for each caller: the memo's own record is shared. */
   private async readTag(registry: string, repo: string, tag: string, recordClass: string): Promise<TagRecord | undefined> {
-    const raw = await this.store.get(ManifestCache.tagKey(registry, repo, tag, recordClass));
-    return raw ? (JSON.parse(raw.toString('utf8')) as TagRecord) : undefined;
+    const record = await this.memoisedTag(ManifestCache.tagKey(registry, repo, tag, recordClass));
+    return record && { ...record };
+  }
+
+  private memoisedTag(key: string): Promise<TagRecord | undefined> {
+    const memo = this.tagMemo.get(key);
+    if (memo && this.now() - memo.at < this.tagMemoTtlMs) return memo.record;
+    const record = this.store.get(key).then((raw) => (raw ? (JSON.parse(raw.toString('utf8')) as TagRecord) : undefined));
+    this.memoTag(key, record);
+    // A failed read is not remembered: the next caller tries the store again.
+    record.catch(() => {
+      if (this.tagMemo.get(key)?.record === record) this.tagMemo.delete(key);
+    });
+    return record;
+  }
+
+  private memoTag(key: string, record: Promise<TagRecord | undefined>): void {
+    this.tagMemo.delete(key);
+    this.tagMemo.set(key, { at: this.now(), record });
+    for (const oldest of this.tagMemo.keys()) {
+      if (this.tagMemo.size <= this.tagMemoEntries) break;
+      this.tagMemo.delete(oldest);
+    }
   }
 
   private remember(manifest: CachedManifest): void {
