@@ -91,7 +91,14 @@ describe('the page and its figures on the mirror', () => {
     await pull(mirror.url, `/v2/app/blobs/${registry.blobs[0]!.digest}`);
     await mirror.cache.fills.settle(); // committed: the next GET is a hit
     await pull(mirror.url, `/v2/app/blobs/${registry.blobs[0]!.digest}`);
-    const stats = (await (await fetch(`${mirror.url}/-/stats`)).json()) as Record<string, unknown>;
+    // A response's bytes are counted when its socket closes, which may be just after the
+    // client has read its last byte: wait (bounded) until the hit has been counted.
+    let stats: Record<string, unknown> = {};
+    for (let attempt = 0; attempt < 100; attempt++) {
+      stats = (await (await fetch(`${mirror.url}/-/stats`)).json()) as Record<string, unknown>;
+      if ((stats.totals as { cacheBytes: number }).cacheBytes >= registry.blobs[0]!.data.length) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     expect(stats).toMatchObject({
       totals: { requests: 3, hits: 1, upstreamBytes: registry.manifest.data.length + registry.blobs[0]!.data.length },
       quota: [{ registry: 'docker.io', account: 'last-seen', remaining: 7 }],
