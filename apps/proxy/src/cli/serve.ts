@@ -1,5 +1,6 @@
 /** `docxy serve`: load the configuration, listen, drain on SIGTERM/SIGINT. */
 import { loadConfig } from '../config/load.js';
+import { tuneGarbageCollector } from '../runtime/gc-tuning.js';
 import { startMirror } from '../start.js';
 import { CONFIG_OPTION, type Command } from './command.js';
 
@@ -10,6 +11,7 @@ export const serve: Command = {
   help: ['  -c, --config FILE   YAML configuration (also DOCXY_CONFIG); DOCXY_* variables override it'],
   options: CONFIG_OPTION,
   async run(values) {
+    tuneGarbageCollector();
     const config = loadConfig({ argv: values.config ? ['--config', values.config as string] : [], env: process.env });
     const mirror = await startMirror(config);
     await new Promise<void>((resolve) => {
