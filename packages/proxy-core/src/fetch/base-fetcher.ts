@@ -45,17 +45,23 @@ function withIdleTimeout(body: Readable, idleMs: number, abort: (err: Error) => 
   // The body may fail before its consumer attaches; the consumer still sees the error
   // (stream.errored), but an unheard 'error' event must not crash the process.
   out.on('error', () => {});
-  let timer: NodeJS.Timeout | undefined;
-  const arm = (): void => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      const err = new UpstreamUnavailableError(`upstream sent no bytes for ${idleMs} ms`, 'idle');
-      out.destroy(err); // first, so the abort's own error below does not replace this one
-      abort(err);
-    }, idleMs);
+  // Resetting a timer per chunk (thousands per second) costs more than the check: note
+  // the time of the last bytes, and let one timer look at it when it could have expired.
+  let lastBytesAt = Date.now();
+  const check = (): void => {
+    const quiet = Date.now() - lastBytesAt;
+    if (quiet < idleMs) {
+      timer = setTimeout(check, idleMs - quiet);
+      return;
+    }
+    const err = new UpstreamUnavailableError(`upstream sent no bytes for ${idleMs} ms`, 'idle');
+    out.destroy(err); // first, so the abort's own error below does not replace this one
+    abort(err);
   };
-  arm();
-  body.on('data', arm);
+  let timer: NodeJS.Timeout | undefined = setTimeout(check, idleMs);
+  body.on('data', () => {
+    lastBytesAt = Date.now();
+  });
   body.on('end', () => clearTimeout(timer));
   body.on('error', (err) => {
     clearTimeout(timer);
