@@ -19,6 +19,7 @@ export * from './upstream/fetcher-stack.js';
 export * from './cache/digester.js';
 export * from './cache/blob-store.js';
 export * from './cache/fs-blob-store.js';
+export * from './cache/file-body.js';
 export * from './cache/lru-index.js';
 export * from './cache/range.js';
 export * from './cache/blob-fill.js';
