@@ -21,7 +21,7 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-// Not a multiple of the 256 KiB chunk: the last read is short.
+// Not a multiple of the 1 MiB chunk: the last read is short.
 const data = randomBytes(3 * 1024 * 1024 + 12345);
 const file = join(dir, 'blob');
 writeFileSync(file, data);
