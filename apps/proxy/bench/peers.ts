@@ -6,21 +6,23 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { freePort } from '../test/testbed/http-server.js';
 import { startRegistry, type RegistryProcess } from '../test/testbed/registry-process.js';
 
 export interface Nginx {
   url: string;
+  /** The master process; its workers are its children. */
+  pid: number;
   stop(): Promise<void>;
 }
 
-/** nginx with sendfile serving one file at /blob. */
-export async function startNginx(dir: string, blobFile: string): Promise<Nginx> {
+/** nginx with sendfile serving each file at /<its name>. */
+export async function startNginx(dir: string, files: string[]): Promise<Nginx> {
   const port = await freePort();
   const www = join(dir, 'www');
   mkdirSync(www, { recursive: true });
-  copyFileSync(blobFile, join(www, 'blob'));
+  for (const file of files) copyFileSync(file, join(www, basename(file)));
   // nginx workers run as an unprivileged user: open the path to them (temp dirs are 0700).
   for (let path = www; path !== '/' && path.length > 1; path = dirname(path)) {
     if (path.startsWith(tmpdir())) chmodSync(path, 0o755);
@@ -59,6 +61,7 @@ http {
   }
   return {
     url,
+    pid: child.pid!,
     stop: () =>
       new Promise<void>((resolve) => {
         child.once('exit', () => resolve());

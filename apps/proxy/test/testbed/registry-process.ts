@@ -13,6 +13,8 @@ export interface RegistryProcess {
   host: string;
   port: number;
   storageRoot: string;
+  /** The registry process (benchmarks read its CPU time). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -77,6 +79,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RegistryP
     host: '127.0.0.1',
     port,
     storageRoot,
+    pid: child.pid!,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
