@@ -1,6 +1,7 @@
 /** S3 adapters for several replicas sharing one bucket (blobs and manifests). */
 import { S3Client } from '@aws-sdk/client-s3';
-import { S3BlobStore, S3ObjectStore, type BlobStore, type ObjectStore } from '@docxy/proxy-core';
+import type { BlobStore, ObjectStore } from '@docxy/proxy-core';
+import { S3BlobStore, S3ObjectStore } from '@docxy/proxy-core/s3';
 import type { Config } from './config/schema.js';
 
 export function createS3Stores(options: NonNullable<Config['cache']['s3']>): { store: BlobStore; objects: ObjectStore; close(): void } {

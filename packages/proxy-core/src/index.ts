@@ -37,7 +37,6 @@ export * from './net/read-bounded.js';
 export * from './cache/responses.js';
 export * from './cache/cached-registry.js';
 export * from './cache/verify-stream.js';
-export * from './cache/s3-blob-store.js';
 export * from './net/address-policy.js';
 export * from './upstream/account-pool.js';
 export * from './auth/token-auth.js';
