@@ -3,6 +3,7 @@
  * readers → exactly one upstream GET, everyone fed as bytes arrive, failures abort all.
  */
 import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -325,6 +326,95 @@ describe('the caps hold under concurrency', () => {
     const { fills, space } = await setup({ unknownSizeEstimate: 2 ** 52 });
     const [acquired] = await burst(1, fills, null);
     expect(acquired!.kind).toBe('direct');
+    expect(space.reservedBytes).toBe(0);
+  });
+});
+
+describe('a blob without Content-Length grows its reservation as it spools', () => {
+  const MiB = 1024 * 1024;
+  const mounts: string[] = [];
+  afterEach(() => {
+    for (const dir of mounts.splice(0)) {
+      execFileSync('umount', ['-l', dir]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  /**
+   * A store on its own small tmpfs (needs root, as the tests run in CI), so the free
+   * space the SpaceGuard sees is this test's alone, whatever else writes to the disk.
+   */
+  async function onTmpfs(bytes: number, marginBytes: number, options: Partial<FillCoordinatorOptions>) {
+    const root = mkdtempSync(join(tmpdir(), 'docxy-fills-tmpfs-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', root]);
+    mounts.push(root);
+    const store = new FsBlobStore({ root, maxSize: 1 << 30 });
+    await store.cleanup();
+    const space = new SpaceGuard({ dir: store.tmpDir, marginBytes });
+    const fills = new FillCoordinator({ spoolDir: store.tmpDir, store, space, makeRoom: (b) => store.freeBytes(b), ...options });
+    return { store, space, fills };
+  }
+
+  /** An upstream that sends `data` chunked (no Content-Length), every time it is asked. */
+  async function chunked(data: Buffer) {
+    const server = await serve(async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      for (let offset = 0; offset < data.length; offset += 65536) {
+        if (!res.write(data.subarray(offset, offset + 65536))) await new Promise((resolve) => res.once('drain', resolve));
+      }
+      res.end();
+    });
+    servers.push(server);
+    return server;
+  }
+
+  test('a blob larger than the estimate is cached when the disk has room for more steps', async () => {
+    const data = randomBytes(5 * MiB);
+    const digest = digestOf(data);
+    const upstream = await chunked(data);
+    // 8 MiB of disk: enough only if bytes already spooled stop counting as reserved when
+    // the reservation grows (free space shows them; counted twice, growth stops near 4 MiB).
+    const { store, space, fills } = await onTmpfs(8 * MiB, 0, { unknownSizeEstimate: MiB });
+    const acquired = await fills.acquire(digest, opener(upstream.url));
+    if (acquired.kind !== 'fill') throw new Error(`expected a fill, got ${acquired.kind}`);
+    expect(acquired.fill.size).toBeUndefined();
+    expect(digestOf(await readAll(acquired.fill.reader()))).toBe(digest);
+    await acquired.fill.finished;
+    expect(acquired.fill.state).toBe('verified');
+    expect(await store.stat(digest)).toEqual({ size: data.length });
+    expect(space.reservedBytes).toBe(0);
+    expect(readdirSync(store.tmpDir)).toEqual([]);
+  });
+
+  test('a blob that outgrows the disk fails the fill before the spool passes the margin; the retry is served uncached', async () => {
+    const data = randomBytes(12 * MiB);
+    const digest = digestOf(data);
+    const upstream = await chunked(data);
+    // 8 MiB of disk, 2 MiB of it never to be spooled into: the spool may reach 6 MiB.
+    const { store, space, fills } = await onTmpfs(8 * MiB, 2 * MiB, { unknownSizeEstimate: MiB });
+    const acquired = await fills.acquire(digest, opener(upstream.url));
+    if (acquired.kind !== 'fill') throw new Error(`expected a fill, got ${acquired.kind}`);
+    const fill = acquired.fill;
+    let most = 0;
+    fill.on('progress', () => (most = Math.max(most, fill.written)));
+    const read = readAll(fill.reader()).then(
+      () => 'clean end',
+      (e: { code?: string }) => e.code ?? 'error',
+    );
+    await fill.finished;
+    expect(await read).toBe('UNAVAILABLE');
+    expect(fill.state).toBe('failed');
+    expect(fill.error).toMatchObject({ code: 'UNAVAILABLE', status: 503 });
+    expect(most).toBeLessThanOrEqual(6 * MiB);
+    expect(await store.stat(digest)).toBeUndefined();
+    expect(space.reservedBytes).toBe(0);
+    expect(readdirSync(store.tmpDir)).toEqual([]);
+    // The retry does not start a fill that would fail at the same point: it is served
+    // straight through (the caller verifies it), uncached.
+    const again = await fills.acquire(digest, opener(upstream.url));
+    expect(again.kind).toBe('direct');
+    if (again.kind !== 'direct') return;
+    expect(digestOf(await readAll(again.response.body))).toBe(digest);
     expect(space.reservedBytes).toBe(0);
   });
 });

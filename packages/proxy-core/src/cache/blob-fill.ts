@@ -29,6 +29,17 @@ export interface FillOptions {
   /** From the upstream's Content-Length; undefined when it sent none. */
   size: number | undefined;
   body: Readable;
+  /**
+   * Bytes of disk reserved for the spool: no byte past them is accepted without `grow`.
+   * Default: the announced size, else no limit (for a caller that reserves nothing).
+   */
+  reserved?: number;
+  /**
+   * For a blob of unknown size: more room once the spool would hold `needed` bytes
+   * (`written` of them on disk). Resolves to the new reservation, or rejects (no room:
+   * the fill fails with that error). Absent: bytes past `reserved` fail the fill.
+   */
+  grow?: (needed: number, written: number) => Promise<number>;
   /** Called once the spool is verified; moves it into the store. */
   commit: (spoolPath: string, size: number) => Promise<void>;
 }
@@ -119,11 +130,14 @@ export class BlobFill extends EventEmitter {
   /**
    * Copies the upstream body into the spool. Chunks that arrive while a write is in
    * flight are batched into the next writev, so disk writes overlap network reads;
-   * at most MAX_PENDING bytes wait in memory before reading pauses.
+   * at most MAX_PENDING bytes wait in memory before reading pauses. No byte is accepted
+   * past the disk reserved for it: a number comparison per chunk, a grow (statfs) per step.
    */
   private async copyToSpool(digester: Digester): Promise<void> {
     const pending: Buffer[] = [];
     let pendingBytes = 0;
+    let received = 0;
+    let reserved = this.options.reserved ?? this.size ?? Number.POSITIVE_INFINITY;
     let inflight: Promise<void> | undefined;
     let writeError: unknown;
     const flush = (): void => {
@@ -148,6 +162,19 @@ export class BlobFill extends EventEmitter {
     for await (const chunk of this.options.body) {
       if (writeError) throw writeError;
       const buf = chunk as Buffer;
+      received += buf.length;
+      if (received > reserved) {
+        if (this.size !== undefined || !this.options.grow)
+          throw new RegistryError(
+            'SIZE_INVALID',
+            `upstream sent more than the ${reserved} bytes ${this.size === undefined ? 'reserved' : 'it announced'}`,
+            { status: 502 },
+          );
+        // Writes in flight first: then `written` is exactly what the spool holds on disk.
+        while (inflight) await inflight;
+        if (writeError) throw writeError;
+        reserved = await this.options.grow(received, this.written);
+      }
       digester.update(buf);
       pending.push(buf);
       pendingBytes += buf.length;

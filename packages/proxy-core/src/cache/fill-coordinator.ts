@@ -6,17 +6,22 @@
  *
  * The caps hold under concurrency: a fill's slot is taken before its first await, and
  * its disk reservation is checked and taken in one synchronous step (see SpaceGuard).
+ * A blob whose upstream sent no Content-Length starts with `unknownSizeEstimate` and
+ * grows its reservation as it goes (see grow); when the disk has no more, the fill fails.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { RegistryError } from '../errors.js';
 import { BlobFill } from './blob-fill.js';
 import type { BlobStore } from './blob-store.js';
-import type { SpaceGuard } from './space-guard.js';
+import type { Reservation, SpaceGuard } from './space-guard.js';
 import type { RegistryResponse } from '../registry-source.js';
 
 /** Spool files are named `fill-<uuid>` in the spool directory. */
 const SPOOL_PREFIX = 'fill-';
+/** Blobs remembered as having outgrown the disk (oldest forgotten first). */
+const OUTGROWN_LIMIT = 1000;
 
 export interface FillCoordinatorOptions {
   spoolDir: string;
@@ -25,7 +30,10 @@ export interface FillCoordinatorOptions {
   /** Frees at least `bytes` in the store when spooling would not fit; returns bytes freed. */
   makeRoom?: (bytes: number) => Promise<number>;
   maxFills?: number;
-  /** Disk reserved for a blob whose upstream sent no Content-Length. Default 1 GiB. */
+  /**
+   * Disk reserved for a blob whose upstream sent no Content-Length, and the step its
+   * reservation grows by when the blob turns out larger. Default 1 GiB.
+   */
   unknownSizeEstimate?: number;
   log?: (level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string) => void;
 }
@@ -44,6 +52,12 @@ export class FillCoordinator {
   private readonly starting = new Map<string, Promise<BlobFill | undefined>>();
   private readonly maxFills: number;
   private readonly unknownSizeEstimate: number;
+  /**
+   * Blobs of unknown size whose fill ran out of disk: digest → bytes to reserve before
+   * trying to cache it again. Without this, every retry would start a fill that fails at
+   * the same point; with it, the retry is served straight through until there is room.
+   */
+  private readonly outgrown = new Map<string, number>();
   /** Fills starting or running: counted from before their upstream GET. */
   private slots = 0;
 
@@ -152,21 +166,45 @@ export class FillCoordinator {
   }
 
   /** Room on disk for `bytes`, freeing some in the store when something else filled the disk. */
-  private async reserve(bytes: number): Promise<Release | undefined> {
+  private async reserve(bytes: number): Promise<Reservation | undefined> {
     const { space, makeRoom } = this.options;
-    const release = space.tryReserve(bytes);
-    if (release || !makeRoom) return release;
+    const reservation = space.tryReserve(bytes);
+    if (reservation || !makeRoom) return reservation;
     await makeRoom(bytes - space.available());
     return space.tryReserve(bytes);
+  }
+
+  /**
+   * More room for a spool of unknown size that would pass its reservation with `needed`
+   * bytes: another `unknownSizeEstimate`, evicting blobs first if the disk is short (as for
+   * a new fill), else whatever is left if it takes at least those bytes. Called once per
+   * estimate written, so a statfs per step, never per chunk. Resolves to the new limit;
+   * rejects when the disk has no more (the fill fails: nothing half-written is kept).
+   */
+  private async grow(digest: string, reservation: Reservation, needed: number, written: number): Promise<number> {
+    const { space, makeRoom } = this.options;
+    reservation.use(written);
+    const least = needed - reservation.bytes;
+    const step = Math.max(this.unknownSizeEstimate, least);
+    if (reservation.grow(step) > 0) return reservation.bytes;
+    if (makeRoom) await makeRoom(step - space.available());
+    if (reservation.grow(step, least) > 0) return reservation.bytes;
+    this.outgrown.delete(digest);
+    this.outgrown.set(digest, needed + this.unknownSizeEstimate);
+    if (this.outgrown.size > OUTGROWN_LIMIT) this.outgrown.delete(this.outgrown.keys().next().value!);
+    throw new RegistryError('UNAVAILABLE', `no disk space to cache this blob past ${reservation.bytes} bytes; retry to get it uncached`, {
+      status: 503,
+    });
   }
 
   private async startFill(digest: string, response: RegistryResponse, slot: Release): Promise<BlobFill | undefined> {
     if (response.status !== 200 || !response.body) return undefined;
     const length = response.headers['content-length'];
     const size = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
-    const release = await this.reserve(size ?? this.unknownSizeEstimate);
-    if (!release) {
-      this.options.log?.('warn', { digest, size }, 'no disk space to cache this blob: serving it uncached');
+    const reserve = size ?? Math.max(this.unknownSizeEstimate, this.outgrown.get(digest) ?? 0);
+    const reservation = await this.reserve(reserve);
+    if (!reservation) {
+      this.options.log?.('warn', { digest, size, reserve }, 'no disk space to cache this blob: serving it uncached');
       return undefined;
     }
     const spoolPath = join(this.options.spoolDir, `${SPOOL_PREFIX}${randomUUID()}`);
@@ -177,19 +215,22 @@ export class FillCoordinator {
         spoolPath,
         size,
         body: response.body,
+        reserved: reservation.bytes,
+        grow: size === undefined ? (needed, written) => this.grow(digest, reservation, needed, written) : undefined,
         commit: (path, bytes) => this.options.store.importFile(digest, path, bytes),
       });
     } catch (err) {
-      release();
+      reservation.release();
       this.options.log?.('error', { digest, err: (err as Error).message }, 'cannot spool blob: serving it uncached');
       return undefined;
     }
     this.fills.set(digest, fill);
     fill.on('commit-error', (err: Error) => this.options.log?.('error', { digest, err: err.message }, 'verified blob could not be stored'));
     void fill.finished.then(() => {
-      release();
+      reservation.release();
       slot();
       this.fills.delete(digest);
+      if (fill.state === 'verified') this.outgrown.delete(digest);
       if (fill.state === 'failed')
         this.options.log?.('warn', { digest, err: fill.error?.message, written: fill.written }, 'blob fill failed: nothing cached');
     });

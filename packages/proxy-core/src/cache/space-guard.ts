@@ -1,7 +1,8 @@
 /**
  * Keeps spooling from filling the disk: a fill reserves its blob's size before it
  * starts, and is refused (the blob is then served straight through, uncached) when the
- * filesystem lacks that much free space beyond a safety margin.
+ * filesystem lacks that much free space beyond a safety margin. A fill of unknown size
+ * starts with an estimate and grows its reservation before writing past it.
  *
  * Checking and taking a reservation is one synchronous step (statfsSync, microseconds):
  * with an await between them, N fills starting together would all see the same free
@@ -16,7 +17,27 @@ export interface SpaceGuardOptions {
   marginBytes?: number;
 }
 
+/** Room held on disk for one spool; see SpaceGuard.tryReserve. */
+export interface Reservation {
+  /** Bytes the holder may write in all. */
+  readonly bytes: number;
+  /**
+   * Records that `written` bytes of the spool are on disk: free space already shows
+   * them, so they stop counting as reserved (else they would count twice, and a growing
+   * spool would be refused at half the disk).
+   */
+  use(written: number): void;
+  /**
+   * Adds `want` bytes, or as much as is free if that is less but at least `atLeast`, in
+   * one synchronous step; returns the bytes added (0: no room, nothing changed).
+   */
+  grow(want: number, atLeast?: number): number;
+  /** Gives back what is still reserved; idempotent. */
+  release(): void;
+}
+
 export class SpaceGuard {
+  /** Reserved bytes not yet written: what may still land on the disk. */
   private reserved = 0;
 
   constructor(private readonly options: SpaceGuardOptions) {}
@@ -32,16 +53,39 @@ export class SpaceGuard {
     return fs.bavail * fs.bsize - margin - this.reserved;
   }
 
-  /** Reserves `bytes`; returns the release function, or undefined when there is no room. */
-  tryReserve(bytes: number): (() => void) | undefined {
+  /** Reserves `bytes`; undefined when there is no room. */
+  tryReserve(bytes: number): Reservation | undefined {
     if (this.available() < bytes) return undefined;
     this.reserved += bytes;
+    let held = bytes;
+    let used = 0;
     let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.reserved -= bytes;
+    // Arrow functions close over the guard: the reservation adjusts its running total.
+    const reservation: Reservation = {
+      get bytes() {
+        return held;
+      },
+      use: (written) => {
+        if (released) return;
+        const now = Math.min(held, Math.max(used, written));
+        this.reserved -= now - used;
+        used = now;
+      },
+      grow: (want, atLeast = want) => {
+        if (released) return 0;
+        const added = Math.min(want, this.available());
+        if (added < atLeast || added <= 0) return 0;
+        this.reserved += added;
+        held += added;
+        return added;
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        this.reserved -= held - used;
+      },
     };
+    return reservation;
   }
 }
 
