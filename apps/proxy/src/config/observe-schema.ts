@@ -21,14 +21,25 @@ export const metricsSchema = z
     statusPage: z.boolean().default(true),
     /**
      * Show the last pulls (registry, repository and tag; never who pulled) on the status page.
-     * Default: on, unless clients must log in (proxy mode, `anonymous: false`): the page is
-     * open to everyone the IP lists let in, and repository names can be confidential.
+     * The page is open to everyone the IP lists let in, and repository names can be
+     * confidential, so by default only pulls that needed no login are listed (none when
+     * every client must log in); `true` lists every pull, `false` none (see recentPullsPolicy).
      */
     recentPulls: z.boolean().optional(),
   })
   .prefault({});
 
-/** Whether the status page lists recent pulls: as configured, else only where pulling needs no login. */
-export function showsRecentPulls(config: { metrics: { recentPulls?: boolean }; auth: { mode: string; anonymous: boolean } }): boolean {
-  return config.metrics.recentPulls ?? !(config.auth.mode === 'proxy' && !config.auth.anonymous);
+/**
+ * Which pulls the status page lists: `all` or `none` as configured; unset, `no-login`
+ * (pulls anyone could have made without logging in), or `none` when every client must
+ * log in (proxy mode, `anonymous: false`).
+ */
+export type RecentPullsPolicy = 'all' | 'no-login' | 'none';
+
+export function recentPullsPolicy(config: {
+  metrics: { recentPulls?: boolean };
+  auth: { mode: string; anonymous: boolean };
+}): RecentPullsPolicy {
+  if (config.metrics.recentPulls !== undefined) return config.metrics.recentPulls ? 'all' : 'none';
+  return config.auth.mode === 'proxy' && !config.auth.anonymous ? 'none' : 'no-login';
 }

@@ -6,8 +6,9 @@
 import { join } from 'node:path';
 import { FsBlobStore, type MirrorEvents } from '@docxy/proxy-core';
 import type Koa from 'koa';
+import { ImageRules } from '../access/image-rules.js';
 import type { Cache } from '../cache.js';
-import { showsRecentPulls } from '../config/observe-schema.js';
+import { recentPullsPolicy } from '../config/observe-schema.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import { createFetcher } from '../registries.js';
@@ -49,7 +50,24 @@ const PAGE_REFRESH_SECONDS = 5;
 
 export function createObservability({ config, logger }: ObservabilityDeps): Observability {
   const metrics = createMetrics();
-  const stats = new TrafficStats({ recentPulls: showsRecentPulls(config) });
+  let cache: Cache | undefined;
+  const pulls = recentPullsPolicy(config);
+  const anonymousRules = new ImageRules(config.access.rules);
+  /**
+   * Could a client without a login have made this pull? The image must be open to
+   * anonymous clients, and in passthrough mode (where the upstream decides) the
+   * repository must have been read with an anonymous token: a private repository pulled
+   * with a user's own credentials is never named to the page's visitors.
+   */
+  const neededNoLogin = (registry: string, repository: string): boolean => {
+    try {
+      anonymousRules.check(undefined, registry, repository);
+    } catch {
+      return false;
+    }
+    return config.auth.mode === 'proxy' || (cache?.access?.isPublic(registry, repository) ?? false);
+  };
+  const stats = new TrafficStats({ recentPulls: pulls !== 'none', listable: pulls === 'no-login' ? neededNoLogin : undefined });
   const quota = new QuotaBoard();
   const registryNames = Object.keys(config.registries);
   const readiness = new Readiness({
@@ -59,7 +77,6 @@ export function createObservability({ config, logger }: ObservabilityDeps): Obse
     fetcher: createFetcher(config),
     registries: Object.entries(config.registries).map(([name, entry]) => ({ name, url: entry.url })),
   });
-  let cache: Cache | undefined;
   let listener: MetricsListener | undefined;
   let routes: Koa.Middleware = (_ctx, next) => next();
 

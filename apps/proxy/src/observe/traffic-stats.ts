@@ -48,6 +48,14 @@ export interface TrafficSnapshot {
   recentPulls: RecentPull[] | null;
 }
 
+export interface TrafficStatsOptions {
+  /** Keep recent pulls at all (off: the snapshot's list is null). */
+  recentPulls: boolean;
+  /** Which pulls may be listed (absent: every pull); asked when the pull is recorded. */
+  listable?: (registry: string, repository: string) => boolean;
+  now?: () => number;
+}
+
 export class TrafficStats {
   private readonly buckets: MinuteBucket[] = [];
   private readonly outcomes: Record<string, number> = {};
@@ -56,7 +64,7 @@ export class TrafficStats {
   private readonly pulls: RecentPull[] = [];
   readonly startedAt: number;
 
-  constructor(private readonly options: { recentPulls: boolean; now?: () => number } = { recentPulls: true }) {
+  constructor(private readonly options: TrafficStatsOptions = { recentPulls: true }) {
     this.startedAt = this.now();
   }
 
@@ -97,7 +105,7 @@ export class TrafficStats {
 
   /** A manifest GET that answered 2xx: a pull, unless it continues a pull of the same repository just seen. */
   pull(pull: Omit<RecentPull, 'at'>, byDigest: boolean): void {
-    if (!this.options.recentPulls) return;
+    if (!this.options.recentPulls || this.options.listable?.(pull.registry, pull.repository) === false) return;
     const at = this.now();
     const last = this.pulls[0];
     if (byDigest && last && last.registry === pull.registry && last.repository === pull.repository && at - last.at < SAME_PULL_MS) return;

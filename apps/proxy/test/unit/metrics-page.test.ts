@@ -1,12 +1,15 @@
 /** The status page's data (`/-/stats`, TrafficStats) and the negotiation of `/`. Rendering in a browser: e2e/status-page.test.ts. */
 import { afterEach, describe, expect, test } from '@jest/globals';
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { mirrorOf } from './fake-upstream.js';
 import { fakeRegistry, pull } from './metrics-fake-registry.js';
+import type { ConfigInput } from '../../src/config/schema.js';
 import { TrafficStats } from '../../src/observe/traffic-stats.js';
-import { basic } from '../testbed/client.js';
+import { basic, tokenFrom } from '../testbed/client.js';
+import { startHttp, type Started } from '../testbed/http-server.js';
 import { tempDir } from '../testbed/tmp.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];
@@ -51,6 +54,13 @@ describe('TrafficStats', () => {
     expect(stats.snapshot().recentPulls![0]!.repository).toBe('x29');
   });
 
+  test('only pulls the listable predicate accepts are kept', () => {
+    const stats = new TrafficStats({ recentPulls: true, listable: (_registry, repository) => repository.startsWith('library/') });
+    stats.pull({ registry: 'docker.io', repository: 'acme/secret', reference: 'latest', outcome: 'miss' }, false);
+    stats.pull({ registry: 'docker.io', repository: 'library/alpine', reference: 'latest', outcome: 'miss' }, false);
+    expect(stats.snapshot().recentPulls!.map((p) => p.repository)).toEqual(['library/alpine']);
+  });
+
   test('recentPulls: false keeps none', () => {
     const stats = new TrafficStats({ recentPulls: false });
     stats.pull({ registry: 'docker.io', repository: 'private/secret', reference: 'latest', outcome: 'miss' }, false);
@@ -87,7 +97,13 @@ describe('the page and its figures on the mirror', () => {
     cleanup.push(() => registry.upstream.close());
     const mirror = await mirrorOf(registry.upstream);
     cleanup.push(() => mirror.stop());
-    await pull(mirror.url, '/v2/app/manifests/latest');
+    // The client's token comes through the mirror without credentials: an anonymous pull, so it is listed.
+    const token = await tokenFrom(`${mirror.url}/auth/token`, 'repository:library/app:pull');
+    const manifest = await fetch(`${mirror.url}/v2/app/manifests/latest`, {
+      headers: { authorization: `Bearer ${token}`, accept: MANIFEST_TYPE },
+    });
+    expect(manifest.status).toBe(200);
+    await manifest.arrayBuffer();
     await pull(mirror.url, `/v2/app/blobs/${registry.blobs[0]!.digest}`);
     await mirror.cache.fills.settle(); // committed: the next GET is a hit
     await pull(mirror.url, `/v2/app/blobs/${registry.blobs[0]!.digest}`);
@@ -126,7 +142,7 @@ describe('the page and its figures on the mirror', () => {
     expect(await (await fetch(`${quiet.url}/`, { headers: { accept: 'text/html' } })).text()).not.toContain('library/app');
   });
 
-  test('when clients must log in, recent pulls are off unless configured on; the page and the other figures still work', async () => {
+  test('when clients must log in, recent pulls are off unless configured on; a pull that needed a login is not listed; the page and the other figures still work', async () => {
     const registry = await fakeRegistry();
     cleanup.push(() => registry.upstream.close());
     const dir = tempDir('stats-login');
@@ -135,8 +151,8 @@ describe('the page and its figures on the mirror', () => {
     writeFileSync(htpasswd, `bob:${bcrypt.hashSync('bob-secret', 4)}\n`);
     const auth = { mode: 'proxy', anonymous: false, htpasswd } as const;
     /** Bob logs in and pulls; then a visitor without a login reads the figures and the page. */
-    const pulledByBob = async (metrics: { recentPulls?: boolean }) => {
-      const mirror = await mirrorOf(registry.upstream, { auth, metrics });
+    const pulledByBob = async (metrics: { recentPulls?: boolean }, overrides: Partial<ConfigInput> = { auth }) => {
+      const mirror = await mirrorOf(registry.upstream, { ...overrides, metrics });
       cleanup.push(() => mirror.stop());
       const login = await fetch(`${mirror.url}/auth/token?service=x&scope=repository:app:pull`, {
         headers: { authorization: basic('bob', 'bob-secret') },
@@ -162,5 +178,86 @@ describe('the page and its figures on the mirror', () => {
     const shown = await pulledByBob({ recentPulls: true });
     expect(shown.stats.recentPulls).toMatchObject([{ registry: 'docker.io', repository: 'library/app', reference: 'latest' }]);
     expect(shown.page.html).toContain('library/app');
+
+    // Anonymous pulls allowed, but not of this image: Bob's pull needed his login, so it is not listed.
+    const loginOnly = await pulledByBob(
+      {},
+      {
+        auth: { ...auth, anonymous: true },
+        access: { rules: { anonymous: { registries: ['*'], allow: ['docker.io/library/other'], block: [] } } },
+      },
+    );
+    expect(loginOnly.stats.recentPulls).toEqual([]);
+    expect(loginOnly.page.html).not.toContain('library/app');
+  });
+
+  test("passthrough: a private repository pulled with a user's own credentials is not listed; a public one pulled anonymously is", async () => {
+    const upstream = await privateAndPublic();
+    cleanup.push(() => upstream.close());
+    const mirror = await mirrorOf(upstream);
+    cleanup.push(() => mirror.stop());
+    const get = async (repository: string, token: string): Promise<number> => {
+      const res = await fetch(`${mirror.url}/v2/${repository}/manifests/latest`, {
+        headers: { authorization: `Bearer ${token}`, accept: MANIFEST_TYPE },
+      });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    const realm = `${mirror.url}/auth/token`;
+    const alice = await tokenFrom(realm, 'repository:acme/secret-app:pull', basic('alice', 'alice-secret'));
+    expect(await get('acme/secret-app', alice)).toBe(200);
+    const anonymous = await tokenFrom(realm, 'repository:library/app:pull');
+    expect(await get('acme/secret-app', anonymous)).toBe(404); // private indeed
+    expect(await get('library/app', anonymous)).toBe(200);
+    // Alice's own pull of a public repository needs no login either, once it is known public.
+    const aliceOnPublic = await tokenFrom(realm, 'repository:library/app:pull', basic('alice', 'alice-secret'));
+    expect(await get('library/app', aliceOnPublic)).toBe(200);
+    const stats = (await (await fetch(`${mirror.url}/-/stats`)).json()) as { recentPulls: Array<{ repository: string }> };
+    expect(stats.recentPulls.map((p) => p.repository)).toEqual(['library/app', 'library/app']);
+    const html = await (await fetch(`${mirror.url}/`, { headers: { accept: 'text/html' } })).text();
+    expect(html).toContain('library/app');
+    expect(html).not.toContain('secret-app');
   });
 });
+
+const MANIFEST_TYPE = 'application/vnd.docker.distribution.manifest.v2+json';
+
+/**
+ * An upstream with a public repository (`library/app`, any token) and a private one
+ * (`acme/secret-app`, only alice's token; others get 404 as Docker Hub answers). Its
+ * token service hands alice (Basic alice:alice-secret) her token and anyone else an
+ * anonymous one.
+ */
+async function privateAndPublic(): Promise<Started> {
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MANIFEST_TYPE,
+      config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: `sha256:${'a'.repeat(64)}`, size: 2 },
+      layers: [],
+    }),
+  );
+  const digest = `sha256:${createHash('sha256').update(manifest).digest('hex')}`;
+  return startHttp((req, res) => {
+    const url = req.url ?? '';
+    const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+    if (url === '/v2/') {
+      res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${req.headers.host}/token",service="fake"` }).end();
+    } else if (url.startsWith('/token')) {
+      const isAlice = req.headers.authorization === basic('alice', 'alice-secret');
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ token: isAlice ? 'alice-token' : 'anonymous-token' }));
+    } else if (
+      /^\/v2\/library\/app\/manifests\//.test(url) ||
+      (/^\/v2\/acme\/secret-app\/manifests\//.test(url) && token === 'alice-token')
+    ) {
+      res.writeHead(200, { 'content-type': MANIFEST_TYPE, 'content-length': String(manifest.length), 'docker-content-digest': digest });
+      res.end(req.method === 'HEAD' ? undefined : manifest);
+    } else {
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end('{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}');
+    }
+  });
+}
