@@ -9,6 +9,7 @@ import { DnsAndHealth, type DnsTarget } from './components/dns-and-health.js';
 import { Ec2Mirror } from './components/ec2-mirror.js';
 import { FargateMirror } from './components/fargate-mirror.js';
 import { ImageRepository } from './components/image-repository.js';
+import type { MirrorArgs } from './components/mirror-common.js';
 import { MirrorSecrets } from './components/mirror-secrets.js';
 import type { StackConfig } from './config.js';
 import { healthCheckerCidrs, lookupNetwork } from './network.js';
@@ -34,6 +35,24 @@ export interface StackOutputs {
   healthCheckId: pulumi.Output<string>;
 }
 
+/**
+ * The settings both topologies take from the configuration alike, built in one place so the two
+ * cannot drift; each topology adds its own (config.fargate / config.ec2) when it is created.
+ */
+function mirrorArgs(config: StackConfig): MirrorArgs {
+  return {
+    domain: config.domain,
+    image: config.image,
+    network: lookupNetwork(config),
+    allowedCidrs: config.allowedCidrs,
+    // Route 53's checker ranges are looked up only when the client networks are narrowed.
+    healthCheckerCidrs: isOpenToEveryone(config.allowedCidrs) ? pulumi.output<string[]>([]) : healthCheckerCidrs(),
+    authMode: config.authMode,
+    // Usernames only: the passwords reach the mirror through MirrorSecrets.
+    accounts: config.upstreamAccounts.map(({ registry, username }) => ({ registry, username })),
+  };
+}
+
 /** `opts` reach every top-level component (tests pass transformations through it). */
 export function deployDocxy(
   config: StackConfig,
@@ -41,9 +60,7 @@ export function deployDocxy(
   opts: pulumi.ComponentResourceOptions = {},
 ): StackOutputs {
   const path = parameterPath(stack);
-  const network = lookupNetwork(config);
-  const checkers = isOpenToEveryone(config.allowedCidrs) ? pulumi.output<string[]>([]) : healthCheckerCidrs();
-  const accounts = config.upstreamAccounts.map(({ registry, username }) => ({ registry, username }));
+  const common = mirrorArgs(config);
 
   const images = new ImageRepository(`${NAME}-images`, {}, opts);
   const secrets = new MirrorSecrets(
@@ -56,39 +73,13 @@ export function deployDocxy(
   let endpoint: pulumi.Output<string>;
   let instanceId: pulumi.Output<string> | undefined;
   if (config.topology === 'fargate') {
-    const mirror = new FargateMirror(
-      NAME,
-      {
-        domain: config.domain,
-        zoneId: config.zoneId,
-        image: config.image,
-        network,
-        allowedCidrs: config.allowedCidrs,
-        healthCheckerCidrs: checkers,
-        authMode: config.authMode,
-        accounts,
-        secrets: secrets.secrets,
-        ...config.fargate,
-      },
-      opts,
-    );
+    const mirror = new FargateMirror(NAME, { ...common, zoneId: config.zoneId, secrets: secrets.secrets, ...config.fargate }, opts);
     target = { kind: 'alias', dnsName: mirror.loadBalancerDnsName, zoneId: mirror.loadBalancerZoneId };
     endpoint = mirror.loadBalancerDnsName;
   } else {
     const mirror = new Ec2Mirror(
       NAME,
-      {
-        domain: config.domain,
-        image: config.image,
-        network,
-        allowedCidrs: config.allowedCidrs,
-        healthCheckerCidrs: checkers,
-        authMode: config.authMode,
-        accounts,
-        parameterPath: path,
-        repositoryArn: images.repositoryArn,
-        ...config.ec2,
-      },
+      { ...common, parameterPath: path, repositoryArn: images.repositoryArn, ...config.ec2 },
       // The host reads its passwords at start: they must exist first.
       { ...opts, dependsOn: [secrets] },
     );

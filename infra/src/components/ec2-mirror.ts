@@ -7,21 +7,13 @@
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { ec2MirrorConfig, type AccountRef } from '../mirror-contract.js';
-import type { Network } from '../network.js';
+import { ec2MirrorConfig } from '../mirror-contract.js';
 import { bootScript } from '../plan/ec2-host.js';
-import { planIngress } from '../plan/ingress.js';
 import { parameterName } from '../plan/names.js';
 import { cacheMaxSizeFor } from '../plan/sizes.js';
+import { clientIngress, type MirrorArgs, mirrorScope, serviceAssumeRolePolicy, webEgress } from './mirror-common.js';
 
-export interface Ec2MirrorArgs {
-  domain: string;
-  image: string;
-  network: Network;
-  allowedCidrs: string[];
-  healthCheckerCidrs: pulumi.Input<string[]>;
-  authMode: 'passthrough' | 'proxy';
-  accounts: AccountRef[];
+export interface Ec2MirrorArgs extends MirrorArgs {
   /** SSM path of the stack (image, config, upstream/<n>); upstream/<n> are created by MirrorSecrets. */
   parameterPath: string;
   /** The ECR repository the image comes from (pull rights for the instance role). */
@@ -41,8 +33,7 @@ export class Ec2Mirror extends pulumi.ComponentResource {
 
   constructor(name: string, args: Ec2MirrorArgs, opts?: pulumi.ComponentResourceOptions) {
     super('docxy:aws:Ec2Mirror', name, {}, opts);
-    const parent = { parent: this };
-    const region = aws.getRegionOutput({}, parent).region;
+    const { parent, region } = mirrorScope(this);
     const account = aws.getCallerIdentityOutput({}, parent).accountId;
 
     // ---- what the host follows: image and config in SSM --------------------------------------
@@ -76,16 +67,7 @@ export class Ec2Mirror extends pulumi.ComponentResource {
     );
 
     // ---- instance role: Session Manager, its own parameters, image pulls --------------------
-    const role = new aws.iam.Role(
-      `${name}-host`,
-      {
-        assumeRolePolicy: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-        }),
-      },
-      parent,
-    );
+    const role = new aws.iam.Role(`${name}-host`, { assumeRolePolicy: serviceAssumeRolePolicy('ec2.amazonaws.com') }, parent);
     new aws.iam.RolePolicyAttachment(
       `${name}-host-ssm`,
       { role: role.name, policyArn: 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore' },
@@ -125,13 +107,9 @@ export class Ec2Mirror extends pulumi.ComponentResource {
       {
         description: 'Docxy host: HTTPS from clients, HTTP for ACME challenges',
         vpcId: args.network.vpcId,
-        ingress: pulumi
-          .output(args.healthCheckerCidrs)
-          .apply((healthCheckerCidrs) => planIngress({ allowedCidrs: args.allowedCidrs, healthCheckerCidrs, port80FromEveryone: true })),
-        egress: [
-          { protocol: 'tcp', fromPort: 443, toPort: 443, cidrBlocks: ['0.0.0.0/0'], description: 'upstreams, ACME, SSM, ECR, packages' },
-          { protocol: 'tcp', fromPort: 80, toPort: 80, cidrBlocks: ['0.0.0.0/0'], description: 'upstream registries over plain HTTP' },
-        ],
+        // 80 open to everyone: Let's Encrypt validates HTTP-01 from addresses it does not publish.
+        ingress: clientIngress(args, true),
+        egress: webEgress('upstreams, ACME, SSM, ECR, packages'),
       },
       parent,
     );

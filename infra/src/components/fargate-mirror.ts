@@ -7,21 +7,13 @@
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { FARGATE_PORT, HEALTH_PATH, STOP_GRACE_SECONDS, fargateMirror, type AccountRef } from '../mirror-contract.js';
-import type { Network } from '../network.js';
-import { planIngress } from '../plan/ingress.js';
+import { FARGATE_PORT, HEALTH_PATH, STOP_GRACE_SECONDS, fargateMirror } from '../mirror-contract.js';
+import { clientIngress, type MirrorArgs, mirrorScope, serviceAssumeRolePolicy, webEgress } from './mirror-common.js';
 import type { InjectedSecret } from './mirror-secrets.js';
 
-export interface FargateMirrorArgs {
-  domain: string;
+export interface FargateMirrorArgs extends MirrorArgs {
+  /** The Route 53 zone the certificate is validated in. */
   zoneId: pulumi.Input<string>;
-  image: string;
-  network: Network;
-  allowedCidrs: string[];
-  /** Route 53 health checkers' ranges, when allowedCidrs is narrowed. */
-  healthCheckerCidrs: pulumi.Input<string[]>;
-  authMode: 'passthrough' | 'proxy';
-  accounts: AccountRef[];
   /** Container secrets: account passwords, and the signing key in proxy mode. */
   secrets: InjectedSecret[];
   desiredCount: number;
@@ -36,8 +28,6 @@ export interface FargateMirrorArgs {
 }
 
 const CONTAINER = 'docxy';
-const assumeRole = (service: string): string =>
-  JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole' }] });
 
 export class FargateMirror extends pulumi.ComponentResource {
   readonly loadBalancerDnsName: pulumi.Output<string>;
@@ -49,8 +39,7 @@ export class FargateMirror extends pulumi.ComponentResource {
 
   constructor(name: string, args: FargateMirrorArgs, opts?: pulumi.ComponentResourceOptions) {
     super('docxy:aws:FargateMirror', name, {}, opts);
-    const parent = { parent: this };
-    const region = aws.getRegionOutput({}, parent).region;
+    const { parent, region } = mirrorScope(this);
 
     // ---- cache bucket: private, encrypted, TLS only, blobs expire --------------------------
     const bucket = new aws.s3.Bucket(`${name}-cache`, { forceDestroy: true }, parent);
@@ -108,9 +97,8 @@ export class FargateMirror extends pulumi.ComponentResource {
       {
         description: 'Docxy load balancer: HTTPS and HTTP redirect from clients',
         vpcId: args.network.vpcId,
-        ingress: pulumi
-          .output(args.healthCheckerCidrs)
-          .apply((healthCheckerCidrs) => planIngress({ allowedCidrs: args.allowedCidrs, healthCheckerCidrs, port80FromEveryone: false })),
+        // 80 from the clients only: the load balancer just redirects it to 443.
+        ingress: clientIngress(args, false),
         // To the tasks (by CIDR: a group reference would make the two groups depend on each other).
         egress: [
           {
@@ -138,16 +126,7 @@ export class FargateMirror extends pulumi.ComponentResource {
             description: 'from the load balancer',
           },
         ],
-        egress: [
-          {
-            protocol: 'tcp',
-            fromPort: 443,
-            toPort: 443,
-            cidrBlocks: ['0.0.0.0/0'],
-            description: 'upstream registries, S3, ECR, SSM, logs',
-          },
-          { protocol: 'tcp', fromPort: 80, toPort: 80, cidrBlocks: ['0.0.0.0/0'], description: 'upstream registries over plain HTTP' },
-        ],
+        egress: webEgress('upstream registries, S3, ECR, SSM, logs'),
       },
       parent,
     );
@@ -227,7 +206,11 @@ export class FargateMirror extends pulumi.ComponentResource {
     );
 
     // ---- roles: execution (pull, logs, secrets) and task (the cache bucket only) ------------
-    const executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy: assumeRole('ecs-tasks.amazonaws.com') }, parent);
+    const executionRole = new aws.iam.Role(
+      `${name}-execution`,
+      { assumeRolePolicy: serviceAssumeRolePolicy('ecs-tasks.amazonaws.com') },
+      parent,
+    );
     new aws.iam.RolePolicyAttachment(
       `${name}-execution-managed`,
       { role: executionRole.name, policyArn: 'arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy' },
@@ -246,7 +229,7 @@ export class FargateMirror extends pulumi.ComponentResource {
         parent,
       );
     }
-    const taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy: assumeRole('ecs-tasks.amazonaws.com') }, parent);
+    const taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy: serviceAssumeRolePolicy('ecs-tasks.amazonaws.com') }, parent);
     new aws.iam.RolePolicy(
       `${name}-task-cache`,
       {
