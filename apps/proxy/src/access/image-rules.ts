@@ -42,12 +42,22 @@ export class ImageRules {
     this.users = new Map(Object.entries(config.users).map(([user, rule]) => [user, compile(rule)]));
   }
 
-  /** Throws DENIED unless `user` (undefined: anonymous) may pull `registry/repository`. */
-  check(user: string | undefined, registry: string, repository: string): void {
-    const rule = user === undefined ? this.anonymous : (this.users.get(user) ?? this.fallback);
+  /** Whether `user` (undefined: anonymous) may pull `registry/repository`. */
+  allows(user: string | undefined, registry: string, repository: string): boolean {
+    const rule = this.ruleOf(user);
     const image = `${registry}/${repository}`;
     const registryOk = rule.registries === 'all' || rule.registries.has(registry);
-    const allowed = registryOk && rule.allow.some((re) => re.test(image)) && !rule.block.some((re) => re.test(image));
-    if (!allowed) throw new RegistryError('DENIED', rule.message, { detail: { image } });
+    return registryOk && rule.allow.some((re) => re.test(image)) && !rule.block.some((re) => re.test(image));
+  }
+
+  /** Throws DENIED unless `user` (undefined: anonymous) may pull `registry/repository`. */
+  check(user: string | undefined, registry: string, repository: string): void {
+    if (!this.allows(user, registry, repository)) {
+      throw new RegistryError('DENIED', this.ruleOf(user).message, { detail: { image: `${registry}/${repository}` } });
+    }
+  }
+
+  private ruleOf(user: string | undefined): CompiledRule {
+    return user === undefined ? this.anonymous : (this.users.get(user) ?? this.fallback);
   }
 }

@@ -59,14 +59,9 @@ export function createObservability({ config, logger }: ObservabilityDeps): Obse
    * repository must have been read with an anonymous token: a private repository pulled
    * with a user's own credentials is never named to the page's visitors.
    */
-  const neededNoLogin = (registry: string, repository: string): boolean => {
-    try {
-      anonymousRules.check(undefined, registry, repository);
-    } catch {
-      return false;
-    }
-    return config.auth.mode === 'proxy' || (cache?.access?.isPublic(registry, repository) ?? false);
-  };
+  const neededNoLogin = (registry: string, repository: string): boolean =>
+    anonymousRules.allows(undefined, registry, repository) &&
+    (config.auth.mode === 'proxy' || (cache?.access?.isPublic(registry, repository) ?? false));
   const stats = new TrafficStats({ recentPulls: pulls !== 'none', listable: pulls === 'no-login' ? neededNoLogin : undefined });
   const quota = new QuotaBoard();
   const registryNames = Object.keys(config.registries);
